@@ -1,0 +1,516 @@
+//! Layered configuration: built-in defaults → `larder.toml` → environment →
+//! command-line flags (applied by the binary). Every process reads the same.
+//!
+//! Secrets live in [`Secret`], which prints as `[redacted]` in `Debug` and
+//! when serialised, so `larder check` and logs never show them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::error::Error;
+use crate::provider::Catalogue;
+
+/// A secret string: redacted in `Debug` and serialisation.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    Required,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The whole configuration. Field docs name the env var and default; the
+/// commented `larder.toml.example` at the repository root lists them all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `DATABASE_URL`. The database is created when missing.
+    pub database_url: DatabaseUrl,
+    /// `LARDER_LISTEN`: API address.
+    pub listen: SocketAddr,
+    /// `LARDER_ADMIN_TOKEN`: bearer token for `/admin/*` (off when unset).
+    pub admin_token: Option<Secret>,
+    /// `LARDER_AUTH`: `required` or `off`.
+    pub auth: AuthMode,
+    /// `LARDER_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `LARDER_WAIT_BUDGET`: how long a miss waits for its fill before 202.
+    #[serde(with = "duration_str")]
+    pub wait_budget: Duration,
+    /// `LARDER_HOT_CACHE_BYTES`: in-process cache in front of Postgres in
+    /// each API process (0 disables it).
+    pub hot_cache_bytes: u64,
+    /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
+    pub db_max_connections: u32,
+    pub worker: WorkerConfig,
+    pub upstream: UpstreamConfig,
+    /// Per-provider settings, keyed by provider id (`tmdb`, `openmeteo`, …).
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// `LARDER_WORKER_CONCURRENCY` / `--concurrency`: jobs run at once.
+    pub concurrency: usize,
+    /// Worker heartbeat; a worker silent for 3 heartbeats is presumed dead
+    /// and its jobs run again elsewhere.
+    #[serde(with = "duration_str")]
+    pub heartbeat: Duration,
+    /// Finished queue rows older than this are pruned.
+    #[serde(with = "duration_str")]
+    pub keep_finished_jobs: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `LARDER_UPSTREAM_TIMEOUT`: one upstream call, connect to last byte.
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    /// Attempts per fetch (transport errors, 5xx and 429 are retried).
+    pub attempts: u32,
+    /// First backoff; doubles each attempt, with full jitter, up to `backoff_max`.
+    #[serde(with = "duration_str")]
+    pub backoff_base: Duration,
+    #[serde(with = "duration_str")]
+    pub backoff_max: Duration,
+    /// The longest `Retry-After` honoured before giving up on this fetch.
+    #[serde(with = "duration_str")]
+    pub retry_after_max: Duration,
+    /// Largest upstream body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// Per-provider overrides; everything falls back to the catalogue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Set `false` to switch the provider off.
+    pub enabled: Option<bool>,
+    /// `LARDER_<ID>_BASE_URL`: one or more mirrors.
+    pub base_url: Vec<String>,
+    /// The credential env var of the provider (`TMDB_API_KEY`…); a list is a
+    /// pool of keys that calls are spread over.
+    pub api_key: Vec<Secret>,
+    /// `LARDER_<ID>_RATE`: upstream calls per second, shared by all workers.
+    pub rate: Option<f64>,
+    /// Calls allowed back to back before the rate applies.
+    pub burst: Option<u32>,
+    /// Overrides for every resource of the provider.
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Duration>,
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub negative_ttl: Option<Duration>,
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub max_stale_on_error: Option<Duration>,
+    /// Per-resource overrides, keyed by resource name (`movie`, `forecast`…).
+    pub resources: BTreeMap<String, TtlOverride>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TtlOverride {
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Duration>,
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub negative_ttl: Option<Duration>,
+    #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
+    pub max_stale_on_error: Option<Duration>,
+}
+
+/// A database URL; its password is redacted when printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    pub fn redacted(&self) -> String {
+        // postgres://user:password@host/db → postgres://user:[redacted]@host/db
+        let s = &self.0;
+        if let Some(scheme_end) = s.find("://") {
+            let rest = &s[scheme_end + 3..];
+            if let Some(at) = rest.rfind('@') {
+                let userinfo = &rest[..at];
+                if let Some(colon) = userinfo.find(':') {
+                    return format!(
+                        "{}{}:[redacted]{}",
+                        &s[..scheme_end + 3],
+                        &userinfo[..colon],
+                        &rest[at..]
+                    );
+                }
+            }
+        }
+        s.clone()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: DatabaseUrl("postgres://postgres@127.0.0.1:5432/larder".into()),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_token: None,
+            auth: AuthMode::Required,
+            log_format: LogFormat::Text,
+            wait_budget: Duration::from_secs(10),
+            hot_cache_bytes: 256 * 1024 * 1024,
+            db_max_connections: 20,
+            worker: WorkerConfig::default(),
+            upstream: UpstreamConfig::default(),
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 16,
+            heartbeat: Duration::from_secs(5),
+            keep_finished_jobs: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            timeout: Duration::from_secs(10),
+            attempts: 4,
+            backoff_base: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(5),
+            retry_after_max: Duration::from_secs(60),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where the environment comes from: the process env in production, a map in tests.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned().filter(|v| !v.is_empty())
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if given and present), then the environment.
+    /// An explicitly named file that is missing is an error; the default
+    /// `./larder.toml` is optional.
+    pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, Error> {
+        let explicit = path
+            .map(Path::to_path_buf)
+            .or_else(|| env.var("LARDER_CONFIG").map(Into::into));
+        let mut config = match &explicit {
+            Some(p) => Self::from_file(p)?,
+            None if Path::new("larder.toml").exists() => Self::from_file(Path::new("larder.toml"))?,
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    fn apply_env(&mut self, env: &dyn Env) -> Result<(), Error> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Error>
+        where
+            T::Err: fmt::Display,
+        {
+            v.parse()
+                .map_err(|e| Error::Config(format!("{name}={v:?}: {e}")))
+        }
+        fn dur(name: &str, v: &str) -> Result<Duration, Error> {
+            humantime::parse_duration(v).map_err(|e| Error::Config(format!("{name}={v:?}: {e}")))
+        }
+        if let Some(v) = env.var("DATABASE_URL") {
+            self.database_url = DatabaseUrl(v);
+        }
+        if let Some(v) = env.var("LARDER_LISTEN") {
+            self.listen = parse("LARDER_LISTEN", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_ADMIN_TOKEN") {
+            self.admin_token = Some(Secret(v));
+        }
+        if let Some(v) = env.var("LARDER_AUTH") {
+            self.auth = match v.as_str() {
+                "required" => AuthMode::Required,
+                "off" => AuthMode::Off,
+                _ => return Err(Error::Config(format!("LARDER_AUTH={v:?}: expected required or off"))),
+            };
+        }
+        if let Some(v) = env.var("LARDER_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(Error::Config(format!("LARDER_LOG_FORMAT={v:?}: expected text or json"))),
+            };
+        }
+        if let Some(v) = env.var("LARDER_WAIT_BUDGET") {
+            self.wait_budget = dur("LARDER_WAIT_BUDGET", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_HOT_CACHE_BYTES") {
+            self.hot_cache_bytes = parse("LARDER_HOT_CACHE_BYTES", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_DB_MAX_CONNECTIONS") {
+            self.db_max_connections = parse("LARDER_DB_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_WORKER_CONCURRENCY") {
+            self.worker.concurrency = parse("LARDER_WORKER_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_WORKER_HEARTBEAT") {
+            self.worker.heartbeat = dur("LARDER_WORKER_HEARTBEAT", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_UPSTREAM_TIMEOUT") {
+            self.upstream.timeout = dur("LARDER_UPSTREAM_TIMEOUT", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_UPSTREAM_ATTEMPTS") {
+            self.upstream.attempts = parse("LARDER_UPSTREAM_ATTEMPTS", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_UPSTREAM_BACKOFF_BASE") {
+            self.upstream.backoff_base = dur("LARDER_UPSTREAM_BACKOFF_BASE", &v)?;
+        }
+        for def in Catalogue::builtin().providers() {
+            let upper = def.id.to_ascii_uppercase();
+            let entry = self.providers.entry(def.id.to_owned()).or_default();
+            let name = format!("LARDER_{upper}_BASE_URL");
+            if let Some(v) = env.var(&name) {
+                entry.base_url = split_list(&v);
+            }
+            let name = format!("LARDER_{upper}_RATE");
+            if let Some(v) = env.var(&name) {
+                entry.rate = Some(parse(&name, &v)?);
+            }
+            if let Some(cred) = &def.credential
+                && let Some(v) = env.var(cred.env)
+            {
+                entry.api_key = split_list(&v).into_iter().map(Secret).collect();
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let catalogue = Catalogue::builtin();
+        for (id, p) in &self.providers {
+            let Some(def) = catalogue.provider(id) else {
+                return Err(Error::Config(format!("[providers.{id}]: unknown provider")));
+            };
+            for url in &p.base_url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(Error::Config(format!(
+                        "providers.{id}.base_url {url:?}: must start with http:// or https://"
+                    )));
+                }
+            }
+            if let Some(rate) = p.rate
+                && !(rate > 0.0 && rate.is_finite())
+            {
+                return Err(Error::Config(format!("providers.{id}.rate must be > 0")));
+            }
+            for name in p.resources.keys() {
+                if !def.resources.iter().any(|r| r.name == name) {
+                    return Err(Error::Config(format!(
+                        "providers.{id}.resources.{name}: {id} has no such resource"
+                    )));
+                }
+            }
+        }
+        if self.worker.concurrency == 0 {
+            return Err(Error::Config("worker.concurrency must be at least 1".into()));
+        }
+        if self.upstream.attempts == 0 {
+            return Err(Error::Config("upstream.attempts must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
+        self.providers.get(id)
+    }
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `"10s"`, `"5m"`, `"30d"` in TOML.
+pub mod duration_str {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Optional durations in TOML.
+pub mod opt_duration_str {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration_str::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn env_overrides_defaults_and_splits_key_pools() {
+        let c = Config::load(
+            None,
+            &env(&[
+                ("LARDER_LISTEN", "0.0.0.0:9999"),
+                ("TMDB_API_KEY", "k1, k2"),
+                ("LARDER_TMDB_BASE_URL", "http://a,http://b"),
+                ("LARDER_AUTH", "off"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.auth, AuthMode::Off);
+        let tmdb = c.provider("tmdb").unwrap();
+        assert_eq!(tmdb.api_key.len(), 2);
+        assert_eq!(tmdb.api_key[1].expose(), "k2");
+        assert_eq!(tmdb.base_url, vec!["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load(None, &env(&[("LARDER_AUTH", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("LARDER_AUTH"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::load(
+            None,
+            &env(&[
+                ("TMDB_API_KEY", "supersecret"),
+                ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+                ("LARDER_ADMIN_TOKEN", "admintok"),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{c:?} {}", toml::to_string(&c).unwrap());
+        for s in ["supersecret", "hunter2", "admintok"] {
+            assert!(!shown.contains(s), "{s} leaked: {shown}");
+        }
+        assert!(shown.contains("postgres://u:[redacted]@h/db"));
+    }
+
+    #[test]
+    fn file_layer_parses_overrides_and_rejects_typos() {
+        let c: Config = toml::from_str(
+            r#"
+            wait_budget = "3s"
+            [providers.tmdb]
+            rate = 5
+            ttl = "1h"
+            [providers.tmdb.resources.movie]
+            ttl = "2d"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.wait_budget, Duration::from_secs(3));
+        let tmdb = c.provider("tmdb").unwrap();
+        assert_eq!(tmdb.ttl, Some(Duration::from_secs(3600)));
+        assert_eq!(tmdb.resources["movie"].ttl, Some(Duration::from_secs(2 * 86400)));
+        assert!(toml::from_str::<Config>("wait_bugdet = \"3s\"").is_err());
+    }
+}

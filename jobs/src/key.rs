@@ -1,0 +1,56 @@
+//! Cache keys.
+
+use std::fmt;
+
+/// The canonical key of a cached resource: `provider/resource-path?sorted=params`.
+///
+/// Built only by [`crate::provider::Catalogue::resolve`], so two requests that
+/// mean the same thing always map to the same key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    text: String,
+    hash: u64,
+}
+
+impl CacheKey {
+    pub(crate) fn new(text: String) -> Self {
+        let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+        Self { text, hash }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// xxh3 of the key: names the advisory lock and the fill notification.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The hash as the `bigint` Postgres advisory locks take.
+    pub fn lock_id(&self) -> i64 {
+        self.hash as i64
+    }
+
+    /// The provider part of the key.
+    pub fn provider(&self) -> &str {
+        self.text.split('/').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({})", self.text)
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Formats a key hash the way fill notifications carry it.
+pub fn hash_hex(hash: u64) -> String {
+    format!("{hash:016x}")
+}

@@ -1,0 +1,186 @@
+//! Service keys: random bearer tokens, stored only as SHA-256, shown once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row};
+
+use crate::error::Error;
+use crate::store::KEYS_CHANNEL;
+
+/// The scope that grants every provider.
+pub const ALL_SCOPES: &str = "*";
+
+/// A key as listed (never with its token).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub name: String,
+    /// The token's first characters, to tell keys apart.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key that authenticated a request.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: i64,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Grant {
+    pub fn allows(&self, provider: &str) -> bool {
+        self.scopes.iter().any(|s| s == ALL_SCOPES || s == provider)
+    }
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
+/// SHA-256 hex of a token: what is stored and looked up.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("lk_{}", hex::encode(bytes))
+}
+
+#[derive(Clone)]
+pub struct Keys {
+    pool: PgPool,
+}
+
+const KEY_COLUMNS: &str = "id, name, token_prefix, scopes, created_at, expires_at, revoked_at";
+
+fn info_from_row(r: &sqlx::postgres::PgRow) -> Result<KeyInfo, Error> {
+    Ok(KeyInfo {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("token_prefix")?,
+        scopes: r.try_get("scopes")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+impl Keys {
+    pub fn new(pool: PgPool) -> Self {
+        Keys { pool }
+    }
+
+    /// Create a key; returns it and its token (the only time the token exists).
+    pub async fn create(
+        &self,
+        name: &str,
+        scopes: &[String],
+        expires_in: Option<Duration>,
+    ) -> Result<(KeyInfo, String), Error> {
+        self.create_in(&self.pool, name, scopes, expires_in).await
+    }
+
+    async fn create_in<'e, E>(
+        &self,
+        exec: E,
+        name: &str,
+        scopes: &[String],
+        expires_in: Option<Duration>,
+    ) -> Result<(KeyInfo, String), Error>
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        let token = new_token();
+        let scopes: Vec<String> = if scopes.is_empty() {
+            vec![ALL_SCOPES.to_string()]
+        } else {
+            scopes.to_vec()
+        };
+        let sql = format!(
+            "INSERT INTO larder_keys (name, token_hash, token_prefix, scopes, expires_at)
+             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+             RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .bind(hash_token(&token))
+            .bind(&token[..10])
+            .bind(&scopes)
+            .bind(expires_in.map(|d| d.as_secs_f64()))
+            .fetch_one(exec)
+            .await?;
+        Ok((info_from_row(&row)?, token))
+    }
+
+    /// First run: when no key exists at all, create `default` with every
+    /// scope and return its token. Serialised by an advisory lock so that of
+    /// many processes starting together exactly one creates it.
+    pub async fn ensure_default(&self) -> Result<Option<String>, Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('larder.default-key'))")
+            .execute(&mut *tx)
+            .await?;
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM larder_keys)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if any {
+            return Ok(None);
+        }
+        let (_, token) = self.create_in(&mut *tx, "default", &[], None).await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    pub async fn list(&self) -> Result<Vec<KeyInfo>, Error> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM larder_keys ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(info_from_row).collect()
+    }
+
+    /// Revoke a key; every API process forgets it at once. False if no such key.
+    pub async fn revoke(&self, id: i64) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE larder_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(KEYS_CHANNEL)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// The live key whose token hashes to `token_hash`, if any.
+    pub async fn verify(&self, token_hash: &str) -> Result<Option<Grant>, Error> {
+        let row = sqlx::query(
+            "SELECT id, scopes, expires_at FROM larder_keys
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Grant {
+                id: r.try_get("id")?,
+                scopes: r.try_get("scopes")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+}

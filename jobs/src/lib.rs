@@ -1,0 +1,25 @@
+//! The shared contract of larder: everything both the API and the workers
+//! must agree on, and nothing that knows about hyper or apalis workers.
+//!
+//! - [`config`]: layered configuration (defaults → file → env → flags).
+//! - [`provider`]: the provider catalogue. A provider is mostly data: a table
+//!   of resources (route → upstream path, allowed parameters, TTLs). Parsing a
+//!   request against it yields a canonical [`key::CacheKey`].
+//! - [`store`]: the narrow interface to Postgres: cache entries, the in-flight
+//!   fill records, fill notifications, service keys. All SQL lives here.
+//! - [`rate`]: the per-provider rate limiter shared through Postgres.
+//! - [`job`]: queue payloads.
+//! - [`names`]: metric names and their descriptions.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod job;
+pub mod key;
+pub mod keys;
+pub mod names;
+pub mod provider;
+pub mod rate;
+pub mod store;
+
+pub use error::{Error, RequestError};

@@ -1,0 +1,33 @@
+//! Metric names (part of the product contract, SPEC §7) and their
+//! descriptions. Labels stay low-cardinality: never a key, path or id.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+pub const HTTP_REQUESTS: &str = "larder_http_requests_total";
+pub const HTTP_DURATION: &str = "larder_http_request_duration_seconds";
+pub const CACHE_LOOKUPS: &str = "larder_cache_lookups_total";
+pub const FILLS_COALESCED: &str = "larder_fills_coalesced_total";
+pub const FILL_WAIT: &str = "larder_fill_wait_seconds";
+pub const UPSTREAM_REQUESTS: &str = "larder_upstream_requests_total";
+pub const UPSTREAM_DURATION: &str = "larder_upstream_request_duration_seconds";
+pub const RATE_LIMIT_WAIT: &str = "larder_rate_limit_wait_seconds_total";
+pub const JOBS: &str = "larder_jobs_total";
+pub const JOB_DURATION: &str = "larder_job_duration_seconds";
+pub const QUEUE_JOBS: &str = "larder_queue_jobs";
+pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
+
+/// Register descriptions with whatever recorder is installed.
+pub fn describe() {
+    describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by route and status");
+    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request duration, by route");
+    describe_counter!(CACHE_LOOKUPS, "Cache lookups by provider and result (hit, stale, miss)");
+    describe_counter!(FILLS_COALESCED, "Requests that joined a fill already under way");
+    describe_histogram!(FILL_WAIT, Unit::Seconds, "Time a missing request waited for its fill");
+    describe_counter!(UPSTREAM_REQUESTS, "Upstream calls by provider and status");
+    describe_histogram!(UPSTREAM_DURATION, Unit::Seconds, "Upstream call duration by provider");
+    describe_counter!(RATE_LIMIT_WAIT, Unit::Seconds, "Time spent waiting for rate-limit tokens");
+    describe_counter!(JOBS, "Jobs run by kind and outcome (ok, retry, failed)");
+    describe_histogram!(JOB_DURATION, Unit::Seconds, "Job duration by kind");
+    describe_gauge!(QUEUE_JOBS, "Queue rows by state");
+    describe_counter!(ASSETS_STORED_BYTES, Unit::Bytes, "Bytes of assets stored");
+}

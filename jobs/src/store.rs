@@ -1,0 +1,415 @@
+//! The cache store: every SQL statement that touches cache entries, in-flight
+//! fill records and fill notifications. Kept behind this one type so another
+//! backend can stand beside Postgres later.
+//!
+//! The fill protocol, which makes "one upstream call per key" hold across
+//! every process:
+//!
+//! 1. A reader that misses calls [`Store::enqueue`]. In one transaction it
+//!    takes `pg_advisory_xact_lock(xxh3(key))`, re-reads the entry, and
+//!    either finds it fresh (a fill landed meanwhile), finds an in-flight row
+//!    (someone else's fill is under way: join it), or inserts the in-flight
+//!    row *and* the queue job. The unique in-flight row is the safety net if
+//!    the lock were ever bypassed.
+//! 2. The worker calls [`Store::complete`] or [`Store::fail`], which take the
+//!    same lock, write the entry (or not), delete the in-flight row and
+//!    `pg_notify('larder_fill', …)` in one transaction.
+//!
+//! Because both sides hold the lock, a fill either commits before the
+//! reader's re-check (the reader sees the entry) or after the reader's
+//! commit (the reader is already listening): no lost wake-ups.
+
+use std::time::Duration;
+
+use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row};
+
+use crate::error::Error;
+use crate::job::{FETCH_MAX_ATTEMPTS, FETCH_QUEUE, FetchJob, FetchReason};
+use crate::key::{CacheKey, hash_hex};
+use crate::provider::Ttl;
+
+/// The channel fill outcomes are announced on.
+pub const FILL_CHANNEL: &str = "larder_fill";
+/// The channel purges are announced on (payload: the key prefix).
+pub const PURGE_CHANNEL: &str = "larder_purge";
+/// The channel key revocations are announced on.
+pub const KEYS_CHANNEL: &str = "larder_keys";
+/// An in-flight record older than this is presumed abandoned (its job was
+/// lost beyond recovery) and may be replaced by a new fill.
+pub const INFLIGHT_ABANDONED: Duration = Duration::from_secs(120);
+
+/// A stored entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// 200, or 404 for a negative entry.
+    pub status: u16,
+    pub content_type: String,
+    pub body: Bytes,
+    pub etag: String,
+    pub fetched_at: DateTime<Utc>,
+    pub fresh_until: DateTime<Utc>,
+    pub stale_until: DateTime<Utc>,
+    pub keep_until: DateTime<Utc>,
+}
+
+/// What a worker stores after a successful (or 404) upstream answer.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+/// Why a fill failed, as waiters are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// Upstream answered 5xx/429 after every retry, or the body was bad: 502.
+    Upstream,
+    /// Upstream did not answer in time: 504.
+    Timeout,
+    /// Upstream refused the request (4xx other than 404): 502, not cached.
+    Rejected,
+}
+
+impl FailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailKind::Upstream => "upstream-error",
+            FailKind::Timeout => "upstream-timeout",
+            FailKind::Rejected => "upstream-rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "upstream-error" => Some(FailKind::Upstream),
+            "upstream-timeout" => Some(FailKind::Timeout),
+            "upstream-rejected" => Some(FailKind::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A fill outcome as carried by a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillNotice {
+    /// An entry (200 or 404) was stored: read it.
+    Stored,
+    Failed(FailKind),
+}
+
+impl FillNotice {
+    /// Payload: `<hash hex> stored` or `<hash hex> failed:<kind>`.
+    pub fn payload(self, key: &CacheKey) -> String {
+        match self {
+            FillNotice::Stored => format!("{} stored", hash_hex(key.hash())),
+            FillNotice::Failed(k) => format!("{} failed:{}", hash_hex(key.hash()), k.as_str()),
+        }
+    }
+
+    pub fn parse(payload: &str) -> Option<(u64, FillNotice)> {
+        let (hash, what) = payload.split_once(' ')?;
+        let hash = u64::from_str_radix(hash, 16).ok()?;
+        let notice = match what {
+            "stored" => FillNotice::Stored,
+            other => FillNotice::Failed(FailKind::parse(other.strip_prefix("failed:")?)?),
+        };
+        Some((hash, notice))
+    }
+}
+
+/// The result of [`Store::enqueue`].
+#[derive(Debug)]
+pub enum Enqueued {
+    /// The entry turned fresh meanwhile; here it is.
+    Fresh(Entry),
+    /// This call started the fill.
+    Started,
+    /// A fill was already under way; wait for it.
+    Joined,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+const ENTRY_COLUMNS: &str =
+    "status, content_type, body, etag, fetched_at, fresh_until, stale_until, keep_until";
+
+fn entry_from_row(row: &sqlx::postgres::PgRow) -> Result<Entry, Error> {
+    let status: i16 = row.try_get("status")?;
+    Ok(Entry {
+        status: u16::try_from(status).map_err(|_| Error::Corrupt(format!("status {status}")))?,
+        content_type: row.try_get("content_type")?,
+        body: Bytes::from(row.try_get::<Vec<u8>, _>("body")?),
+        etag: row.try_get("etag")?,
+        fetched_at: row.try_get("fetched_at")?,
+        fresh_until: row.try_get("fresh_until")?,
+        stale_until: row.try_get("stale_until")?,
+        keep_until: row.try_get("keep_until")?,
+    })
+}
+
+impl Store {
+    pub fn new(pool: PgPool) -> Self {
+        Store { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Read one entry.
+    pub async fn lookup(&self, key: &CacheKey) -> Result<Option<Entry>, Error> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM larder_cache WHERE key = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    /// Start a fill of `key` unless one is under way or the entry is fresh
+    /// (see the module docs). A prewarm always enqueues, even over a fresh entry.
+    pub async fn enqueue(&self, key: &CacheKey, reason: FetchReason) -> Result<Enqueued, Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key.lock_id())
+            .execute(&mut *tx)
+            .await?;
+        if reason != FetchReason::Prewarm {
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM larder_cache WHERE key = $1 AND fresh_until > now()"
+            );
+            if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(key.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                let entry = entry_from_row(&row)?;
+                tx.commit().await?;
+                return Ok(Enqueued::Fresh(entry));
+            }
+        }
+        let job_id = TaskId::from(ulid::Ulid::generate());
+        let claimed = sqlx::query(
+            "INSERT INTO larder_inflight (key, job_id, reason) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE
+                SET job_id = EXCLUDED.job_id, reason = EXCLUDED.reason, started_at = now()
+                WHERE larder_inflight.started_at < now() - make_interval(secs => $4)
+             RETURNING 1",
+        )
+        .bind(key.as_str())
+        .bind(job_id.to_string())
+        .bind(reason.as_str())
+        .bind(INFLIGHT_ABANDONED.as_secs_f64())
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if !claimed {
+            tx.commit().await?;
+            return Ok(Enqueued::Joined);
+        }
+        let task = TaskBuilder::new(FetchJob::fetch(key, reason).to_bytes())
+            .task_id(job_id)
+            .max_attempts(FETCH_MAX_ATTEMPTS)
+            .build();
+        apalis_postgres::queries::push_tasks(&mut *tx, FETCH_QUEUE, vec![task])
+            .await
+            .map_err(|e| Error::Queue(e.to_string()))?;
+        tx.commit().await?;
+        Ok(Enqueued::Started)
+    }
+
+    /// Whether a fill of `key` is recorded as under way.
+    pub async fn in_flight(&self, key: &CacheKey) -> Result<bool, Error> {
+        Ok(sqlx::query("SELECT 1 FROM larder_inflight WHERE key = $1")
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Store a fetched entry, end the fill and wake its waiters, atomically.
+    /// Times are computed on the database clock.
+    pub async fn complete(&self, key: &CacheKey, entry: &NewEntry, ttl: &Ttl) -> Result<(), Error> {
+        let etag = format!(
+            "\"{:032x}\"",
+            xxhash_rust::xxh3::xxh3_128(&entry.body)
+        );
+        let fresh = if entry.status == 404 { ttl.negative } else { ttl.fresh };
+        let (stale, keep) = if entry.status == 404 {
+            (Duration::ZERO, Duration::ZERO)
+        } else {
+            (ttl.stale, ttl.max_stale_on_error.max(ttl.stale))
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key.lock_id())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO larder_cache
+                (key, provider, status, content_type, body, etag,
+                 fetched_at, fresh_until, stale_until, keep_until)
+             SELECT $1, $2, $3, $4, $5, $6, t, t + make_interval(secs => $7),
+                    t + make_interval(secs => $7 + $8), t + make_interval(secs => $7 + $9)
+             FROM (SELECT now() AS t) now
+             ON CONFLICT (key) DO UPDATE SET
+                status = EXCLUDED.status, content_type = EXCLUDED.content_type,
+                body = EXCLUDED.body, etag = EXCLUDED.etag, fetched_at = EXCLUDED.fetched_at,
+                fresh_until = EXCLUDED.fresh_until, stale_until = EXCLUDED.stale_until,
+                keep_until = EXCLUDED.keep_until",
+        )
+        .bind(key.as_str())
+        .bind(key.provider())
+        .bind(entry.status as i16)
+        .bind(&entry.content_type)
+        .bind(entry.body.as_ref())
+        .bind(&etag)
+        .bind(fresh.as_secs_f64())
+        .bind(stale.as_secs_f64())
+        .bind(keep.as_secs_f64())
+        .execute(&mut *tx)
+        .await?;
+        end_fill(&mut tx, key, FillNotice::Stored).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// End a fill without storing anything (the entry, if any, stays as it
+    /// was) and wake its waiters with the failure.
+    pub async fn fail(&self, key: &CacheKey, kind: FailKind) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key.lock_id())
+            .execute(&mut *tx)
+            .await?;
+        end_fill(&mut tx, key, FillNotice::Failed(kind)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// End a fill whose job found the entry already fresh.
+    pub async fn skip(&self, key: &CacheKey) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        end_fill(&mut tx, key, FillNotice::Stored).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Drop entries whose key starts with `prefix`; every API process is told
+    /// so it drops its in-memory copies too.
+    pub async fn purge(&self, prefix: &str) -> Result<u64, Error> {
+        let mut tx = self.pool.begin().await?;
+        let pattern = format!("{}%", like_escape(prefix));
+        let n = sqlx::query("DELETE FROM larder_cache WHERE key LIKE $1")
+            .bind(&pattern)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(PURGE_CHANNEL)
+            .bind(prefix)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Queue rows by state, for `/health` and the `larder_queue_jobs` gauge.
+    pub async fn queue_depth(&self) -> Result<Vec<(String, i64)>, Error> {
+        let rows = sqlx::query(
+            "SELECT status, count(*) FROM apalis.jobs WHERE job_type = $1 GROUP BY status",
+        )
+        .bind(FETCH_QUEUE)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?.to_lowercase(), r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Workers that sent a heartbeat within `within`.
+    pub async fn workers_seen(&self, within: Duration) -> Result<i64, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM apalis.workers
+             WHERE worker_type = $1 AND last_seen > now() - make_interval(secs => $2)",
+        )
+        .bind(FETCH_QUEUE)
+        .bind(within.as_secs_f64())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Housekeeping: finished queue rows, dead entries, abandoned fills,
+    /// long-gone worker registrations. Returns rows deleted per table.
+    pub async fn prune(&self, keep_finished: Duration) -> Result<[u64; 3], Error> {
+        let jobs = sqlx::query(
+            "DELETE FROM apalis.jobs
+             WHERE job_type = $1 AND done_at < now() - make_interval(secs => $2)
+               AND (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts))",
+        )
+        .bind(FETCH_QUEUE)
+        .bind(keep_finished.as_secs_f64())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let entries = sqlx::query("DELETE FROM larder_cache WHERE keep_until < now()")
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let inflight = sqlx::query(
+            "DELETE FROM larder_inflight WHERE started_at < now() - make_interval(secs => $1)",
+        )
+        .bind(INFLIGHT_ABANDONED.as_secs_f64() * 5.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok([jobs, entries, inflight])
+    }
+}
+
+async fn end_fill(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: &CacheKey,
+    notice: FillNotice,
+) -> Result<(), Error> {
+    sqlx::query("DELETE FROM larder_inflight WHERE key = $1")
+        .bind(key.as_str())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(FILL_CHANNEL)
+        .bind(notice.payload(key))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_round_trip() {
+        let key = CacheKey::new("tmdb/movie/1".into());
+        for n in [
+            FillNotice::Stored,
+            FillNotice::Failed(FailKind::Timeout),
+            FillNotice::Failed(FailKind::Upstream),
+            FillNotice::Failed(FailKind::Rejected),
+        ] {
+            assert_eq!(FillNotice::parse(&n.payload(&key)), Some((key.hash(), n)));
+        }
+        assert_eq!(FillNotice::parse("zz stored"), None);
+        assert_eq!(FillNotice::parse("00 failed:weird"), None);
+    }
+}
