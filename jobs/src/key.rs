@@ -54,3 +54,12 @@ impl fmt::Display for CacheKey {
 pub fn hash_hex(hash: u64) -> String {
     format!("{hash:016x}")
 }
+
+impl CacheKey {
+    /// Rebuild a key from text read back from the queue or the database,
+    /// when it no longer resolves against the catalogue but the fill record
+    /// named by it must still be ended. Prefer `Catalogue::resolve_key`.
+    pub fn from_stored(text: &str) -> Option<CacheKey> {
+        (!text.is_empty() && text.len() <= 4096).then(|| CacheKey::new(text.to_owned()))
+    }
+}

@@ -1,1 +1,126 @@
-//! larder-worker
+//! larder's workers: pull fetch jobs from the Postgres queue (apalis), run
+//! [`fetch::Fetcher::execute`] on each, and keep the queue tidy.
+//!
+//! Crash safety comes from apalis-postgres: every worker heartbeats, and a
+//! worker silent for three heartbeats has its jobs handed to another (see
+//! `WorkerConfig::heartbeat`). Pubsub wake-up means an idle worker picks up a
+//! new job within milliseconds rather than at its next poll.
+
+pub mod fetch;
+pub mod upstream;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use larder_jobs::config::Config;
+use larder_jobs::job::{FETCH_QUEUE, FetchJob};
+use larder_jobs::names;
+use larder_jobs::store::Store;
+use sqlx::PgPool;
+
+pub use fetch::{Fetcher, Outcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("worker setup failed: {0}")]
+    Setup(String),
+    #[error("worker stopped with an error: {0}")]
+    Run(String),
+}
+
+/// A unique worker name: apalis registers workers by name, and a second
+/// process under the same name would be refused.
+pub fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    format!("larder-{host}-{}-{:04x}", std::process::id(), rand::random::<u16>())
+}
+
+async fn handle(payload: serde_json::Value, fetcher: Data<Arc<Fetcher>>) -> Result<(), BoxDynError> {
+    let job: FetchJob = match serde_json::from_value(payload) {
+        Ok(job) => job,
+        Err(e) => {
+            // A payload we cannot read will never become readable: fail it
+            // for good instead of letting the queue retry it.
+            tracing::error!(error = %e, "undecodable fetch job dropped");
+            metrics::counter!(names::JOBS, "kind" => "unknown", "outcome" => "failed").increment(1);
+            return Ok(());
+        }
+    };
+    match fetcher.execute(&job).await {
+        Ok(outcome) => {
+            tracing::debug!(?outcome, "job done");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "job could not finish; the queue will run it again");
+            Err(Box::new(e))
+        }
+    }
+}
+
+/// Run a worker with `concurrency` jobs at once until `shutdown` resolves;
+/// jobs in hand are finished, jobs fetched but not started are handed back.
+pub async fn run(
+    config: Arc<Config>,
+    pool: PgPool,
+    concurrency: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let fetcher = Arc::new(Fetcher::new(config.clone(), Store::new(pool.clone()))?);
+    let queue_config = apalis_postgres::Config::default()
+        .queue(FETCH_QUEUE)
+        .batch_size(concurrency)
+        .heartbeat_interval(config.worker.heartbeat)
+        .missed_heartbeats(3);
+    let backend = PostgresStorage::<serde_json::Value>::new(&pool)
+        .with_config(queue_config)
+        .with_pubsub();
+    let name = worker_name();
+    tracing::info!(worker = %name, concurrency, "worker started");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let pruner = tokio::spawn(prune_loop(
+        Store::new(pool.clone()),
+        config.worker.keep_finished_jobs,
+        stop_rx,
+    ));
+
+    let worker = WorkerBuilder::new(name.as_str())
+        .backend(backend)
+        .concurrency(concurrency)
+        .parallelize(tokio::spawn)
+        .data(fetcher)
+        .build(handle);
+    let result = worker
+        .run_until(async move {
+            shutdown.await;
+            Ok::<(), WorkerError>(())
+        })
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = pruner.await;
+    tracing::info!(worker = %name, "worker stopped");
+    result.map_err(|e| Error::Run(e.to_string()))
+}
+
+/// Every minute (with jitter, so many workers spread out): delete finished
+/// queue rows, dead cache entries and abandoned in-flight records.
+async fn prune_loop(store: Store, keep_finished: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let pause = Duration::from_secs(45) + Duration::from_millis(rand::random::<u64>() % 30_000);
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => return,
+        }
+        match store.prune(keep_finished).await {
+            Ok([jobs, entries, inflight]) if jobs + entries + inflight > 0 => {
+                tracing::info!(jobs, entries, inflight, "pruned");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "prune failed"),
+        }
+    }
+}
