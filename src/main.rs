@@ -1,1 +1,339 @@
-fn main() {}
+//! The `larder` binary: parses the command line and starts the parts.
+//! Everything else lives in the `larder-jobs`, `larder-api` and
+//! `larder-worker` libraries.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use larder_jobs::config::{AuthMode, Config, LogFormat, ProcessEnv};
+use larder_jobs::keys::Keys;
+use larder_jobs::provider::ProviderSettings;
+use larder_jobs::store::Store;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(
+    name = "larder",
+    version,
+    about = "Caching and prefetching gateway for third-party HTTP APIs"
+)]
+struct Cli {
+    /// Configuration file (default: ./larder.toml when present; env LARDER_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Do not apply migrations on start.
+    #[arg(long, global = true)]
+    no_migrate: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API + worker in one process (the default).
+    All {
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+    /// HTTP API only.
+    Api {
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Job runner only; any number may run.
+    Worker {
+        /// Jobs run at once.
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Manage service keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Drop cache entries whose key starts with PREFIX (e.g. `tmdb/movie/`).
+    Purge { prefix: String },
+    /// Validate the configuration and print it, secrets redacted.
+    Check,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; its token is printed alone on the last line of stdout.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Providers the key may read, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Lifetime such as 30d or 12h (default: never expires).
+        #[arg(long, value_parser = humantime_duration)]
+        expires_in: Option<Duration>,
+    },
+    List,
+    Revoke {
+        id: i64,
+    },
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    larder_jobs::config::parse_duration(s)
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
+    match &cli.command {
+        Some(Command::All {
+            listen,
+            concurrency,
+        }) => {
+            if let Some(l) = listen {
+                config.listen = *l;
+            }
+            if let Some(c) = concurrency {
+                config.worker.concurrency = *c;
+            }
+        }
+        Some(Command::Api { listen: Some(l) }) => config.listen = *l,
+        Some(Command::Worker {
+            concurrency: Some(c),
+        }) => config.worker.concurrency = *c,
+        _ => {}
+    }
+    if config.worker.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
+    init_logging(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli, Arc::new(config)))
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
+    let command = cli.command.unwrap_or(Command::All {
+        listen: None,
+        concurrency: None,
+    });
+    if let Command::Check = command {
+        for p in ProviderSettings::all(&config) {
+            match &p.enabled {
+                Ok(()) => eprintln!(
+                    "provider {}: enabled ({})",
+                    p.def.id,
+                    p.base_urls.join(", ")
+                ),
+                Err(why) => eprintln!("provider {}: disabled: {why}", p.def.id),
+            }
+        }
+        println!("{}", toml::to_string_pretty(&*config)?);
+        return Ok(());
+    }
+    let pool = connect(
+        &config,
+        !cli.no_migrate || matches!(command, Command::Migrate),
+    )
+    .await?;
+    match command {
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Keys(k) => keys(k, Keys::new(pool)).await,
+        Command::Purge { prefix } => {
+            let n = Store::new(pool).purge(&prefix).await?;
+            println!("purged {n} entries");
+            Ok(())
+        }
+        Command::Api { .. } => {
+            let shutdown = shutdown_signal();
+            serve_api(config, pool, shutdown.clone()).await
+        }
+        Command::Worker { .. } => {
+            let shutdown = shutdown_signal();
+            let concurrency = config.worker.concurrency;
+            larder_worker::run(config, pool, concurrency, wait_for(shutdown)).await?;
+            Ok(())
+        }
+        Command::All { .. } => {
+            let shutdown = shutdown_signal();
+            let concurrency = config.worker.concurrency;
+            let worker = tokio::spawn(larder_worker::run(
+                config.clone(),
+                pool.clone(),
+                concurrency,
+                wait_for(shutdown.clone()),
+            ));
+            let api = serve_api(config, pool, shutdown).await;
+            worker.await.context("worker task")??;
+            api
+        }
+        Command::Check => unreachable!("handled above"),
+    }
+}
+
+async fn serve_api(
+    config: Arc<Config>,
+    pool: PgPool,
+    shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    if config.auth == AuthMode::Off {
+        tracing::warn!("LARDER_AUTH=off: /v1/* is served without service keys");
+    } else if let Some(token) = Keys::new(pool.clone()).ensure_default().await? {
+        println!(
+            "larder: no service key existed, so one named \"default\" with every scope was created."
+        );
+        println!("larder: it is shown only this once; keep it:");
+        println!("{token}");
+    }
+    for p in ProviderSettings::all(&config) {
+        if let Err(why) = &p.enabled {
+            tracing::warn!(provider = p.def.id, why, "provider disabled");
+        }
+    }
+    let api = larder_api::Api::build(config, pool).await?;
+    tracing::info!(addr = %api.local_addr(), "API listening");
+    api.run(wait_for(shutdown)).await?;
+    Ok(())
+}
+
+/// Create the database if needed, connect and migrate. The database may be
+/// starting alongside us (compose, systemd): retry for a minute.
+async fn connect(config: &Config, migrate: bool) -> Result<PgPool> {
+    let url = &config.database_url.0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let attempt = async {
+            larder_jobs::db::create_if_missing(url).await?;
+            let pool = larder_jobs::db::pool(url, config.db_max_connections)?;
+            if migrate {
+                larder_jobs::db::migrate(&pool).await?;
+            }
+            Ok::<_, larder_jobs::Error>(pool)
+        };
+        match attempt.await {
+            Ok(pool) => return Ok(pool),
+            Err(e) if e.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, db = %config.database_url.redacted(), "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(e).context(format!("database {}", config.database_url.redacted()));
+            }
+        }
+    }
+}
+
+async fn keys(command: KeysCommand, keys: Keys) -> Result<()> {
+    match command {
+        KeysCommand::Create {
+            name,
+            scopes,
+            expires_in,
+        } => {
+            let known: Vec<_> = larder_jobs::provider::Catalogue::builtin()
+                .providers()
+                .map(|p| p.id)
+                .collect();
+            for s in &scopes {
+                if s != larder_jobs::keys::ALL_SCOPES && !known.contains(&s.as_str()) {
+                    bail!("unknown scope {s:?}; known providers: {}", known.join(", "));
+                }
+            }
+            let (info, token) = keys.create(&name, &scopes, expires_in).await?;
+            println!(
+                "created key {} \"{}\" scopes={} expires={}",
+                info.id,
+                info.name,
+                info.scopes.join(","),
+                info.expires_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "never".into())
+            );
+            println!("{token}");
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<6} {:<20} {:<12} {:<24} {:<26} status",
+                "id", "name", "prefix", "scopes", "expires"
+            );
+            let now = chrono::Utc::now();
+            for k in keys.list().await? {
+                let status = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if k.expires_at.is_some_and(|e| e <= now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<6} {:<20} {:<12} {:<24} {:<26} {status}",
+                    k.id,
+                    k.name,
+                    k.prefix,
+                    k.scopes.join(","),
+                    k.expires_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if keys.revoke(id).await? {
+                println!("revoked key {id}");
+            } else {
+                bail!("no key with id {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves (true) on SIGINT or SIGTERM.
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn wait_for(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}

@@ -1,1 +1,234 @@
-//! larder-api
+//! larder's HTTP API: answers cached reads from an in-process cache and the
+//! Postgres cache tables, enqueues one fill per missing key and waits for it.
+//!
+//! The API never calls an upstream and never writes a cache entry: workers do
+//! both. Flow of a read: auth → resolve against the catalogue (400s here,
+//! never enqueued) → hot cache → Postgres → on a miss join the process-local
+//! [`flight`] for the key, which enqueues under the key's advisory lock and
+//! is woken by the [`listen`]er's NOTIFY.
+
+pub mod auth;
+pub mod flight;
+pub mod health;
+pub mod hot;
+pub mod listen;
+pub mod read;
+pub mod reply;
+pub mod state;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use larder_jobs::config::Config;
+use larder_jobs::keys::Keys;
+use larder_jobs::names;
+use larder_jobs::provider::ProviderSettings;
+use larder_jobs::store::Store;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::reply::{ApiError, Reply};
+use crate::state::State;
+
+/// Most connections served at once; more wait in the accept backlog.
+const MAX_CONNECTIONS: usize = 8192;
+/// How long in-flight requests may take to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(35);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] larder_jobs::Error),
+}
+
+/// Install the Prometheus recorder once per process and return its handle.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            const SECONDS: &[f64] = &[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0,
+            ];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(SECONDS)
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_ok() {
+                names::describe();
+            }
+            handle
+        })
+        .clone()
+}
+
+/// A bound, not yet running, API server.
+pub struct Api {
+    listener: TcpListener,
+    state: Arc<State>,
+}
+
+impl Api {
+    /// Bind `config.listen` (port 0 picks a free port).
+    pub async fn build(config: Arc<Config>, pool: PgPool) -> Result<Api, Error> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let state = Arc::new(State {
+            store: Store::new(pool.clone()),
+            keys: Keys::new(pool),
+            hot: hot::HotCache::new(config.hot_cache_bytes),
+            flights: flight::Flights::default(),
+            grants: auth::grant_cache(),
+            providers: ProviderSettings::all(&config),
+            listener_up: AtomicBool::new(false),
+            metrics: metrics_handle(),
+            config,
+        });
+        Ok(Api { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    /// Serve until `shutdown` resolves; then stop accepting and let in-flight
+    /// requests finish (up to 35 s).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let Api { listener, state } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let listen_task = tokio::spawn(listen::run(state.clone(), stop_rx));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(30))
+            .keep_alive(true);
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            let (stream, _) = tokio::select! {
+                _ = &mut shutdown => break,
+                r = listener.accept() => match r {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let state = state.clone();
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(route(state, req).await) }
+            });
+            let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        tracing::info!("API draining in-flight requests");
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some requests did not finish within the drain period");
+        }
+        let _ = stop_tx.send(true);
+        let _ = listen_task.await;
+        Ok(())
+    }
+}
+
+async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
+    let started = Instant::now();
+    let path = req.uri().path();
+    let (label, result): (&'static str, Result<Reply, ApiError>) = if req.method() != Method::GET {
+        ("other", Err(ApiError::method()))
+    } else if let Some(rest) = path.strip_prefix("/v1/") {
+        match rest.split_once('/') {
+            _ if rest == "providers" => (
+                "providers",
+                auth::check(&state, req.headers(), None)
+                    .await
+                    .map(|_| health::providers(&state)),
+            ),
+            Some((provider, resource)) => (
+                "read",
+                read::read(
+                    &state,
+                    req.headers(),
+                    provider,
+                    resource,
+                    req.uri().query().unwrap_or(""),
+                )
+                .await,
+            ),
+            None => ("other", Err(ApiError::not_found())),
+        }
+    } else {
+        match path {
+            "/livez" => ("livez", Ok(reply::text(StatusCode::OK, "text/plain", "ok"))),
+            "/readyz" => ("readyz", Ok(health::readyz(&state).await)),
+            "/health" => ("health", Ok(health::health(&state).await)),
+            "/metrics" => ("metrics", Ok(health::metrics(&state).await)),
+            _ => ("other", Err(ApiError::not_found())),
+        }
+    };
+    let reply = result.unwrap_or_else(ApiError::into_reply);
+    metrics::counter!(names::HTTP_REQUESTS, "route" => label, "status" => status_label(reply.status()))
+        .increment(1);
+    metrics::histogram!(names::HTTP_DURATION, "route" => label)
+        .record(started.elapsed().as_secs_f64());
+    reply
+}
+
+/// Static status labels, so recording a request allocates nothing.
+fn status_label(s: StatusCode) -> &'static str {
+    match s.as_u16() {
+        200 => "200",
+        202 => "202",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        _ => "other",
+    }
+}

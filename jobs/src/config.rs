@@ -309,14 +309,22 @@ impl Config {
             self.auth = match v.as_str() {
                 "required" => AuthMode::Required,
                 "off" => AuthMode::Off,
-                _ => return Err(Error::Config(format!("LARDER_AUTH={v:?}: expected required or off"))),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "LARDER_AUTH={v:?}: expected required or off"
+                    )));
+                }
             };
         }
         if let Some(v) = env.var("LARDER_LOG_FORMAT") {
             self.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                _ => return Err(Error::Config(format!("LARDER_LOG_FORMAT={v:?}: expected text or json"))),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "LARDER_LOG_FORMAT={v:?}: expected text or json"
+                    )));
+                }
             };
         }
         if let Some(v) = env.var("LARDER_WAIT_BUDGET") {
@@ -390,7 +398,9 @@ impl Config {
             }
         }
         if self.worker.concurrency == 0 {
-            return Err(Error::Config("worker.concurrency must be at least 1".into()));
+            return Err(Error::Config(
+                "worker.concurrency must be at least 1".into(),
+            ));
         }
         if self.upstream.attempts == 0 {
             return Err(Error::Config("upstream.attempts must be at least 1".into()));
@@ -447,7 +457,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -510,7 +523,15 @@ mod tests {
         assert_eq!(c.wait_budget, Duration::from_secs(3));
         let tmdb = c.provider("tmdb").unwrap();
         assert_eq!(tmdb.ttl, Some(Duration::from_secs(3600)));
-        assert_eq!(tmdb.resources["movie"].ttl, Some(Duration::from_secs(2 * 86400)));
+        assert_eq!(
+            tmdb.resources["movie"].ttl,
+            Some(Duration::from_secs(2 * 86400))
+        );
         assert!(toml::from_str::<Config>("wait_bugdet = \"3s\"").is_err());
     }
+}
+
+/// Parse `30d`, `12h`, `500ms`… as the configuration does.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
 }

@@ -50,10 +50,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
 /// Whether every migration this binary knows has been applied.
 pub async fn migrations_applied(pool: &PgPool) -> Result<bool, Error> {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied: Option<i64> = sqlx::query_scalar(
-        "SELECT max(version) FROM _sqlx_migrations WHERE success",
-    )
-    .fetch_one(pool)
-    .await?;
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?;
     Ok(applied.unwrap_or(0) >= latest)
 }

@@ -142,7 +142,9 @@ impl Keys {
 
     pub async fn list(&self) -> Result<Vec<KeyInfo>, Error> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM larder_keys ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(info_from_row).collect()
     }
 

@@ -19,13 +19,35 @@ pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
 /// Register descriptions with whatever recorder is installed.
 pub fn describe() {
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by route and status");
-    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request duration, by route");
-    describe_counter!(CACHE_LOOKUPS, "Cache lookups by provider and result (hit, stale, miss)");
-    describe_counter!(FILLS_COALESCED, "Requests that joined a fill already under way");
-    describe_histogram!(FILL_WAIT, Unit::Seconds, "Time a missing request waited for its fill");
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "HTTP request duration, by route"
+    );
+    describe_counter!(
+        CACHE_LOOKUPS,
+        "Cache lookups by provider and result (hit, stale, miss)"
+    );
+    describe_counter!(
+        FILLS_COALESCED,
+        "Requests that joined a fill already under way"
+    );
+    describe_histogram!(
+        FILL_WAIT,
+        Unit::Seconds,
+        "Time a missing request waited for its fill"
+    );
     describe_counter!(UPSTREAM_REQUESTS, "Upstream calls by provider and status");
-    describe_histogram!(UPSTREAM_DURATION, Unit::Seconds, "Upstream call duration by provider");
-    describe_counter!(RATE_LIMIT_WAIT, Unit::Seconds, "Time spent waiting for rate-limit tokens");
+    describe_histogram!(
+        UPSTREAM_DURATION,
+        Unit::Seconds,
+        "Upstream call duration by provider"
+    );
+    describe_counter!(
+        RATE_LIMIT_WAIT,
+        Unit::Seconds,
+        "Time spent waiting for rate-limit tokens"
+    );
     describe_counter!(JOBS, "Jobs run by kind and outcome (ok, retry, failed)");
     describe_histogram!(JOB_DURATION, Unit::Seconds, "Job duration by kind");
     describe_gauge!(QUEUE_JOBS, "Queue rows by state");

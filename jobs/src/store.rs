@@ -236,11 +236,12 @@ impl Store {
     /// Store a fetched entry, end the fill and wake its waiters, atomically.
     /// Times are computed on the database clock.
     pub async fn complete(&self, key: &CacheKey, entry: &NewEntry, ttl: &Ttl) -> Result<(), Error> {
-        let etag = format!(
-            "\"{:032x}\"",
-            xxhash_rust::xxh3::xxh3_128(&entry.body)
-        );
-        let fresh = if entry.status == 404 { ttl.negative } else { ttl.fresh };
+        let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&entry.body));
+        let fresh = if entry.status == 404 {
+            ttl.negative
+        } else {
+            ttl.fresh
+        };
         let (stale, keep) = if entry.status == 404 {
             (Duration::ZERO, Duration::ZERO)
         } else {
@@ -391,7 +392,9 @@ async fn end_fill(
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 #[cfg(test)]

@@ -51,7 +51,8 @@ impl Fetcher {
             .map(|s| (s.def.id, s))
             .collect();
         Ok(Fetcher {
-            upstream: Upstream::new(&config.upstream).map_err(|e| crate::Error::Setup(e.to_string()))?,
+            upstream: Upstream::new(&config.upstream)
+                .map_err(|e| crate::Error::Setup(e.to_string()))?,
             limiter: RateLimiter::new(store.pool().clone()),
             store,
             config,
@@ -95,7 +96,11 @@ impl Fetcher {
             return Ok(Outcome::Invalid("unknown provider".into()));
         };
         if let Err(why) = &settings.enabled {
-            tracing::warn!(provider = settings.def.id, why, "fetch for a disabled provider");
+            tracing::warn!(
+                provider = settings.def.id,
+                why,
+                "fetch for a disabled provider"
+            );
             self.store.fail(key, FailKind::Rejected).await?;
             return Ok(Outcome::Failed(FailKind::Rejected));
         }
@@ -148,7 +153,8 @@ impl Fetcher {
             }
             let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
             let base = &settings.base_urls[turn % settings.base_urls.len()];
-            let api_key = (!settings.keys.is_empty()).then(|| &settings.keys[turn % settings.keys.len()]);
+            let api_key =
+                (!settings.keys.is_empty()).then(|| &settings.keys[turn % settings.keys.len()]);
             let backoff = match self.upstream.call(provider, base, &path, api_key).await {
                 Ok(Answer::Ok { body, content_type }) => {
                     return match check_json(&body) {
@@ -161,13 +167,21 @@ impl Fetcher {
                             attempt + 1,
                         )),
                         Err(why) => {
-                            tracing::warn!(provider = provider.id, why, "upstream sent an invalid body; not cached");
+                            tracing::warn!(
+                                provider = provider.id,
+                                why,
+                                "upstream sent an invalid body; not cached"
+                            );
                             Err(FailKind::Upstream)
                         }
                     };
                 }
                 Ok(Answer::NotFound { body }) => {
-                    let body = if check_json(&body).is_ok() { body } else { Bytes::from_static(b"{}") };
+                    let body = if check_json(&body).is_ok() {
+                        body
+                    } else {
+                        Bytes::from_static(b"{}")
+                    };
                     return Ok((
                         NewEntry {
                             status: 404,
@@ -178,14 +192,22 @@ impl Fetcher {
                     ));
                 }
                 Ok(Answer::Rejected(status)) => {
-                    tracing::warn!(provider = provider.id, status, "upstream rejected the request; not retried");
+                    tracing::warn!(
+                        provider = provider.id,
+                        status,
+                        "upstream rejected the request; not retried"
+                    );
                     return Err(FailKind::Rejected);
                 }
                 Ok(Answer::TooMany { retry_after }) => {
                     last = FailKind::Upstream;
                     let pause = retry_after.unwrap_or(Duration::from_secs(1));
                     if pause > cfg.retry_after_max {
-                        tracing::warn!(provider = provider.id, ?pause, "Retry-After beyond retry_after_max; giving up");
+                        tracing::warn!(
+                            provider = provider.id,
+                            ?pause,
+                            "Retry-After beyond retry_after_max; giving up"
+                        );
                         let _ = self.limiter.pause(provider.id, pause).await;
                         return Err(FailKind::Upstream);
                     }
@@ -197,17 +219,30 @@ impl Fetcher {
                     Duration::ZERO
                 }
                 Ok(Answer::ServerError(status)) => {
-                    tracing::info!(provider = provider.id, status, attempt, "upstream 5xx; will retry");
+                    tracing::info!(
+                        provider = provider.id,
+                        status,
+                        attempt,
+                        "upstream 5xx; will retry"
+                    );
                     last = FailKind::Upstream;
                     backoff(cfg.backoff_base, cfg.backoff_max, attempt)
                 }
                 Err(CallError::Timeout) => {
-                    tracing::info!(provider = provider.id, attempt, "upstream timeout; will retry");
+                    tracing::info!(
+                        provider = provider.id,
+                        attempt,
+                        "upstream timeout; will retry"
+                    );
                     last = FailKind::Timeout;
                     backoff(cfg.backoff_base, cfg.backoff_max, attempt)
                 }
                 Err(CallError::TooLarge(cap)) => {
-                    tracing::warn!(provider = provider.id, cap, "upstream body too large; not cached");
+                    tracing::warn!(
+                        provider = provider.id,
+                        cap,
+                        "upstream body too large; not cached"
+                    );
                     return Err(FailKind::Upstream);
                 }
                 Err(CallError::Transport(e)) => {
@@ -257,7 +292,10 @@ mod tests {
         let max = Duration::from_secs(1);
         for attempt in 0..20 {
             let d = backoff(base, max, attempt);
-            assert!(d <= base * 2u32.pow(attempt.min(10)) && d <= max, "{attempt}: {d:?}");
+            assert!(
+                d <= base * 2u32.pow(attempt.min(10)) && d <= max,
+                "{attempt}: {d:?}"
+            );
         }
     }
 

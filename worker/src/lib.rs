@@ -35,10 +35,17 @@ pub enum Error {
 /// process under the same name would be refused.
 pub fn worker_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-    format!("larder-{host}-{}-{:04x}", std::process::id(), rand::random::<u16>())
+    format!(
+        "larder-{host}-{}-{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
 }
 
-async fn handle(payload: serde_json::Value, fetcher: Data<Arc<Fetcher>>) -> Result<(), BoxDynError> {
+async fn handle(
+    payload: serde_json::Value,
+    fetcher: Data<Arc<Fetcher>>,
+) -> Result<(), BoxDynError> {
     let job: FetchJob = match serde_json::from_value(payload) {
         Ok(job) => job,
         Err(e) => {
@@ -90,8 +97,9 @@ pub async fn run(
 
     let worker = WorkerBuilder::new(name.as_str())
         .backend(backend)
+        // apalis drives admitted calls concurrently (FuturesUnordered); jobs
+        // are I/O-bound, so no per-job task spawn is needed.
         .concurrency(concurrency)
-        .parallelize(tokio::spawn)
         .data(fetcher)
         .build(handle);
     let result = worker
@@ -108,7 +116,11 @@ pub async fn run(
 
 /// Every minute (with jitter, so many workers spread out): delete finished
 /// queue rows, dead cache entries and abandoned in-flight records.
-async fn prune_loop(store: Store, keep_finished: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn prune_loop(
+    store: Store,
+    keep_finished: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let pause = Duration::from_secs(45) + Duration::from_millis(rand::random::<u64>() % 30_000);
         tokio::select! {

@@ -88,7 +88,12 @@ impl Upstream {
         metrics::histogram!(names::UPSTREAM_DURATION, "provider" => provider.id)
             .record(started.elapsed().as_secs_f64());
         let (status, content_type, retry_after, body) = result?;
-        tracing::debug!(provider = provider.id, status, elapsed_ms = started.elapsed().as_millis() as u64, "upstream call");
+        tracing::debug!(
+            provider = provider.id,
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "upstream call"
+        );
         Ok(match status {
             200..=299 => Answer::Ok { body, content_type },
             404 => Answer::NotFound { body },
@@ -114,7 +119,10 @@ impl Upstream {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        if response.content_length().is_some_and(|n| n as usize > self.max_body) {
+        if response
+            .content_length()
+            .is_some_and(|n| n as usize > self.max_body)
+        {
             return Err(CallError::TooLarge(self.max_body));
         }
         let mut body = Vec::new();
@@ -138,7 +146,9 @@ fn append_query(url: &mut String, name: &str, value: &str) {
 fn form_encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -160,7 +170,10 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(v).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -170,10 +183,16 @@ mod tests {
     #[test]
     fn retry_after_takes_seconds_and_dates() {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         let d = parse_retry_after(&later).unwrap();
-        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 

@@ -44,7 +44,12 @@ const fn mins(m: u64) -> Duration {
 }
 
 impl Ttl {
-    pub const fn new(fresh: Duration, stale: Duration, negative: Duration, on_error: Duration) -> Self {
+    pub const fn new(
+        fresh: Duration,
+        stale: Duration,
+        negative: Duration,
+        on_error: Duration,
+    ) -> Self {
         Ttl {
             fresh,
             stale,
@@ -170,9 +175,17 @@ impl Catalogue {
     }
 
     /// Resolve `provider` + `path` (below `/v1/{provider}/`) + raw query.
-    pub fn resolve(&self, provider: &str, path: &str, query: &str) -> Result<Resolved, RequestError> {
+    pub fn resolve(
+        &self,
+        provider: &str,
+        path: &str,
+        query: &str,
+    ) -> Result<Resolved, RequestError> {
         let def = self.provider(provider).ok_or_else(|| {
-            RequestError::new("unknown-provider", format!("no provider named {provider:?}"))
+            RequestError::new(
+                "unknown-provider",
+                format!("no provider named {provider:?}"),
+            )
         })?;
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let (resource, captured) = def
@@ -189,7 +202,10 @@ impl Catalogue {
         let mut path_values = Vec::with_capacity(captured.len());
         for (name, raw) in captured {
             let param = resource.param(name).ok_or_else(|| {
-                RequestError::new("unknown-resource", format!("route parameter {name} is undeclared"))
+                RequestError::new(
+                    "unknown-resource",
+                    format!("route parameter {name} is undeclared"),
+                )
             })?;
             path_values.push((param.name, param.kind.normalise(param.name, &raw)?));
         }
@@ -203,7 +219,10 @@ impl Catalogue {
                 .ok_or_else(|| {
                     RequestError::new(
                         "unknown-parameter",
-                        format!("{provider}/{} does not take parameter {name:?}", resource.name),
+                        format!(
+                            "{provider}/{} does not take parameter {name:?}",
+                            resource.name
+                        ),
                     )
                 })?;
             if query_values.iter().any(|(n, _)| *n == param.name) {
@@ -269,7 +288,9 @@ impl ResourceDef {
 
     /// Whether `name` is a path parameter of this resource.
     pub fn is_path_param(&self, name: &str) -> bool {
-        self.route.split('/').any(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name))
+        self.route
+            .split('/')
+            .any(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name))
     }
 }
 
@@ -295,9 +316,15 @@ impl Resolved {
                 ttl.negative = n.unwrap_or(ttl.negative);
                 ttl.max_stale_on_error = e.unwrap_or(ttl.max_stale_on_error);
             };
-            apply(&mut ttl, [p.ttl, p.stale, p.negative_ttl, p.max_stale_on_error]);
+            apply(
+                &mut ttl,
+                [p.ttl, p.stale, p.negative_ttl, p.max_stale_on_error],
+            );
             if let Some(r) = p.resources.get(self.resource.name) {
-                apply(&mut ttl, [r.ttl, r.stale, r.negative_ttl, r.max_stale_on_error]);
+                apply(
+                    &mut ttl,
+                    [r.ttl, r.stale, r.negative_ttl, r.max_stale_on_error],
+                );
             }
         }
         ttl
@@ -323,7 +350,10 @@ impl ProviderSettings {
         let base_urls = if pc.base_url.is_empty() {
             def.base_urls.iter().map(|s| s.to_string()).collect()
         } else {
-            pc.base_url.iter().map(|s| s.trim_end_matches('/').to_string()).collect()
+            pc.base_url
+                .iter()
+                .map(|s| s.trim_end_matches('/').to_string())
+                .collect()
         };
         let enabled = if pc.enabled == Some(false) {
             Err("disabled by configuration".to_string())
@@ -379,14 +409,16 @@ fn percent_decode(s: &str) -> String {
 fn fill_template(template: &str, values: &[(&'static str, String)]) -> String {
     template
         .split('/')
-        .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            Some(name) => values
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
-            None => part.to_string(),
-        })
+        .map(
+            |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => values
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+                None => part.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }

@@ -18,7 +18,10 @@ pub enum Kind {
     OneOf(&'static [&'static str]),
     /// A comma-separated subset of these values (sorted, de-duplicated),
     /// at most `max` items.
-    SetOf { values: &'static [&'static str], max: usize },
+    SetOf {
+        values: &'static [&'static str],
+        max: usize,
+    },
     /// ISO 639-1 language, optionally with an ISO 3166-1 region: `en`, `en-US`.
     Language,
     /// A comma-separated set of languages (or `null`).
@@ -72,7 +75,11 @@ impl Kind {
                     return Err(invalid(name, "contains control characters"));
                 }
                 let collapsed = v.split_whitespace().collect::<Vec<_>>().join(" ");
-                Ok(if fold_case { collapsed.to_lowercase() } else { collapsed })
+                Ok(if fold_case {
+                    collapsed.to_lowercase()
+                } else {
+                    collapsed
+                })
             }
             Kind::OneOf(values) => values
                 .iter()
@@ -85,19 +92,30 @@ impl Kind {
                     let known = values
                         .iter()
                         .find(|x| x.eq_ignore_ascii_case(item))
-                        .ok_or_else(|| invalid(name, format!("{item:?} is not one of {}", values.join(", "))))?;
+                        .ok_or_else(|| {
+                            invalid(
+                                name,
+                                format!("{item:?} is not one of {}", values.join(", ")),
+                            )
+                        })?;
                     items.push(*known);
                 }
                 finish_set(name, items, max)
             }
-            Kind::Language => language(v).ok_or_else(|| invalid(name, "must look like en or en-US")),
+            Kind::Language => {
+                language(v).ok_or_else(|| invalid(name, "must look like en or en-US"))
+            }
             Kind::LanguageSet => {
                 let mut items = Vec::new();
                 for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     if item.eq_ignore_ascii_case("null") {
                         items.push("null".to_string());
                     } else {
-                        items.push(language(item).ok_or_else(|| invalid(name, format!("{item:?} is not a language")))?);
+                        items.push(
+                            language(item).ok_or_else(|| {
+                                invalid(name, format!("{item:?} is not a language"))
+                            })?,
+                        );
                     }
                 }
                 let refs: Vec<&str> = items.iter().map(String::as_str).collect();
@@ -115,7 +133,9 @@ impl Kind {
                 let ok = b.len() == 10
                     && b[4] == b'-'
                     && b[7] == b'-'
-                    && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+                    && b.iter()
+                        .enumerate()
+                        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
                 let month: u32 = v.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0);
                 let day: u32 = v.get(8..10).and_then(|d| d.parse().ok()).unwrap_or(0);
                 if ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
@@ -129,12 +149,16 @@ impl Kind {
                     return Ok("auto".into());
                 }
                 let ok = v.len() <= 64
-                    && v.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
                     && v.chars().next().is_some_and(|c| c.is_ascii_uppercase());
                 if ok {
                     Ok(v.to_string())
                 } else {
-                    Err(invalid(name, "must be an IANA time zone such as Europe/Berlin, or auto"))
+                    Err(invalid(
+                        name,
+                        "must be an IANA time zone such as Europe/Berlin, or auto",
+                    ))
                 }
             }
         }

@@ -4,13 +4,28 @@ use super::{Credential, Inject, Kind, Param, ProviderDef, ResourceDef, Ttl, hour
 
 const LANG: Param = Param::opt("language", Kind::Language);
 const IMAGE_LANGS: Param = Param::opt("include_image_language", Kind::LanguageSet);
-const ID: Param = Param::req("id", Kind::Int { min: 1, max: i32::MAX as i64 });
+const ID: Param = Param::req(
+    "id",
+    Kind::Int {
+        min: 1,
+        max: i32::MAX as i64,
+    },
+);
 const SEASON: Param = Param::req("season", Kind::Int { min: 0, max: 9999 });
 const EPISODE: Param = Param::req("episode", Kind::Int { min: 0, max: 99999 });
 const PAGE: Param = Param::default("page", Kind::Int { min: 1, max: 500 }, "1");
-const QUERY: Param = Param::req("query", Kind::Text { max_len: 200, fold_case: true });
+const QUERY: Param = Param::req(
+    "query",
+    Kind::Text {
+        max_len: 200,
+        fold_case: true,
+    },
+);
 const ADULT: Param = Param::default("include_adult", Kind::Bool, "false");
-const YEAR: Kind = Kind::Int { min: 1800, max: 2200 };
+const YEAR: Kind = Kind::Int {
+    min: 1800,
+    max: 2200,
+};
 
 const fn append(values: &'static [&'static str]) -> Param {
     // TMDB answers at most 20 appended sub-requests.
@@ -43,9 +58,20 @@ pub static TMDB: ProviderDef = ProviderDef {
                 LANG,
                 IMAGE_LANGS,
                 append(&[
-                    "alternative_titles", "changes", "credits", "external_ids", "images",
-                    "keywords", "lists", "recommendations", "release_dates", "reviews",
-                    "similar", "translations", "videos", "watch/providers",
+                    "alternative_titles",
+                    "changes",
+                    "credits",
+                    "external_ids",
+                    "images",
+                    "keywords",
+                    "lists",
+                    "recommendations",
+                    "release_dates",
+                    "reviews",
+                    "similar",
+                    "translations",
+                    "videos",
+                    "watch/providers",
                 ]),
             ],
             ttl: DETAILS,
@@ -59,10 +85,23 @@ pub static TMDB: ProviderDef = ProviderDef {
                 LANG,
                 IMAGE_LANGS,
                 append(&[
-                    "aggregate_credits", "alternative_titles", "changes", "content_ratings",
-                    "credits", "episode_groups", "external_ids", "images", "keywords", "lists",
-                    "recommendations", "reviews", "screened_theatrically", "similar",
-                    "translations", "videos", "watch/providers",
+                    "aggregate_credits",
+                    "alternative_titles",
+                    "changes",
+                    "content_ratings",
+                    "credits",
+                    "episode_groups",
+                    "external_ids",
+                    "images",
+                    "keywords",
+                    "lists",
+                    "recommendations",
+                    "reviews",
+                    "screened_theatrically",
+                    "similar",
+                    "translations",
+                    "videos",
+                    "watch/providers",
                 ]),
             ],
             ttl: DETAILS,
@@ -77,8 +116,14 @@ pub static TMDB: ProviderDef = ProviderDef {
                 LANG,
                 IMAGE_LANGS,
                 append(&[
-                    "aggregate_credits", "changes", "credits", "external_ids", "images",
-                    "translations", "videos", "watch/providers",
+                    "aggregate_credits",
+                    "changes",
+                    "credits",
+                    "external_ids",
+                    "images",
+                    "translations",
+                    "videos",
+                    "watch/providers",
                 ]),
             ],
             ttl: DETAILS,
@@ -93,7 +138,14 @@ pub static TMDB: ProviderDef = ProviderDef {
                 EPISODE,
                 LANG,
                 IMAGE_LANGS,
-                append(&["changes", "credits", "external_ids", "images", "translations", "videos"]),
+                append(&[
+                    "changes",
+                    "credits",
+                    "external_ids",
+                    "images",
+                    "translations",
+                    "videos",
+                ]),
             ],
             ttl: DETAILS,
         },
@@ -105,8 +157,15 @@ pub static TMDB: ProviderDef = ProviderDef {
                 ID,
                 LANG,
                 append(&[
-                    "changes", "combined_credits", "external_ids", "images", "latest",
-                    "movie_credits", "tagged_images", "translations", "tv_credits",
+                    "changes",
+                    "combined_credits",
+                    "external_ids",
+                    "images",
+                    "latest",
+                    "movie_credits",
+                    "tagged_images",
+                    "translations",
+                    "tv_credits",
                 ]),
             ],
             ttl: DETAILS,

@@ -1,0 +1,63 @@
+//! Service-key authentication. Verified tokens are remembered for a short
+//! while so the hit path needs no database round trip; revocations are
+//! announced and clear that memory in every process at once.
+
+use std::time::Duration;
+
+use hyper::HeaderMap;
+use hyper::header::AUTHORIZATION;
+use larder_jobs::config::AuthMode;
+use larder_jobs::keys::{Grant, hash_token};
+
+use crate::reply::ApiError;
+use crate::state::State;
+
+/// How long a verified (or unknown) token is remembered.
+pub const GRANT_TTL: Duration = Duration::from_secs(30);
+
+pub fn grant_cache() -> moka::sync::Cache<String, Option<Grant>> {
+    moka::sync::Cache::builder()
+        .max_capacity(10_000)
+        .time_to_live(GRANT_TTL)
+        .build()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Check the caller may read `provider` (or any `/v1` route when `None`).
+pub async fn check(
+    state: &State,
+    headers: &HeaderMap,
+    provider: Option<&str>,
+) -> Result<(), ApiError> {
+    if state.config.auth == AuthMode::Off {
+        return Ok(());
+    }
+    let token = bearer(headers)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <service key>"))?;
+    let hash = hash_token(token);
+    let grant = match state.grants.get(&hash) {
+        Some(g) => g,
+        None => {
+            let g = state.keys.verify(&hash).await?;
+            state.grants.insert(hash, g.clone());
+            g
+        }
+    };
+    let grant = grant.ok_or_else(|| ApiError::unauthorized("unknown or revoked service key"))?;
+    if grant.expired(chrono::Utc::now()) {
+        return Err(ApiError::unauthorized("service key expired"));
+    }
+    if let Some(p) = provider
+        && !grant.allows(p)
+    {
+        return Err(ApiError::forbidden(format!(
+            "this key's scopes do not include {p}"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Process-local coalescing of fills. However many requests in this process
+//! miss one key at once, they share one [`Flight`]: one enqueue round trip,
+//! one wait on the fill notification, one read of the stored entry.
+//!
+//! The flight is registered *before* its enqueue, and the listener routes
+//! notifications to registered flights, so a fill that lands at any moment
+//! after registration wakes it. One that landed before is seen by the
+//! enqueue's re-check under the key's advisory lock (see `larder_jobs::store`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use larder_jobs::job::FetchReason;
+use larder_jobs::key::CacheKey;
+use larder_jobs::names;
+use larder_jobs::store::{Enqueued, FailKind, FillNotice};
+use tokio::sync::{mpsc, watch};
+
+use crate::hot::HotEntry;
+use crate::state::State;
+
+/// How long a flight waits for its fill before giving up on it. Longer than
+/// a fetch's worst case (retries) plus orphan recovery of a dead worker.
+const FLIGHT_MAX: Duration = Duration::from_secs(90);
+
+/// How a fill ended, as seen by its waiters.
+#[derive(Debug, Clone)]
+pub enum FillResult {
+    Entry(Arc<HotEntry>),
+    Failed(FailKind),
+    /// The database could not be reached to enqueue or read.
+    Unavailable,
+    /// No word within [`FLIGHT_MAX`] (or the entry vanished right after).
+    Expired,
+}
+
+#[derive(Debug, Clone)]
+pub enum FlightState {
+    /// The enqueue transaction has not committed yet.
+    Enqueuing,
+    /// Enqueued (or joined); waiting for the fill.
+    Waiting,
+    Done(FillResult),
+}
+
+/// What the listener tells a flight.
+#[derive(Debug, Clone, Copy)]
+pub enum Signal {
+    Notice(FillNotice),
+    /// The listener reconnected: notifications may have been missed.
+    Recheck,
+}
+
+pub struct Flight {
+    state: watch::Sender<FlightState>,
+    signals: mpsc::UnboundedSender<Signal>,
+}
+
+#[derive(Default)]
+pub struct Flights {
+    map: DashMap<u64, Arc<Flight>>,
+}
+
+impl Flights {
+    /// Join the flight for `key`, starting it if there is none. Returns a
+    /// receiver of its state.
+    pub fn join(
+        &self,
+        state: &Arc<State>,
+        key: &CacheKey,
+        reason: FetchReason,
+    ) -> watch::Receiver<FlightState> {
+        use dashmap::mapref::entry::Entry;
+        match self.map.entry(key.hash()) {
+            Entry::Occupied(f) => {
+                metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
+                    .increment(1);
+                f.get().state.subscribe()
+            }
+            Entry::Vacant(slot) => {
+                let (state_tx, state_rx) = watch::channel(FlightState::Enqueuing);
+                let (sig_tx, sig_rx) = mpsc::unbounded_channel();
+                let flight = Arc::new(Flight {
+                    state: state_tx,
+                    signals: sig_tx,
+                });
+                slot.insert(flight.clone());
+                tokio::spawn(drive(state.clone(), key.clone(), reason, flight, sig_rx));
+                state_rx
+            }
+        }
+    }
+
+    /// Route a notification to the flight of `hash`, if this process has one.
+    pub fn signal(&self, hash: u64, signal: Signal) {
+        if let Some(f) = self.map.get(&hash) {
+            let _ = f.signals.send(signal);
+        }
+    }
+
+    pub fn recheck_all(&self) {
+        for f in self.map.iter() {
+            let _ = f.signals.send(Signal::Recheck);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Wait up to `budget` for a flight to finish. `None`: still going.
+///
+/// With no budget, still wait for the enqueue to commit (bounded by the
+/// pool's acquire timeout): a 202 must mean the fill really is under way.
+pub async fn wait(mut rx: watch::Receiver<FlightState>, budget: Duration) -> Option<FillResult> {
+    const ENQUEUE_MAX: Duration = Duration::from_secs(5);
+    let started = Instant::now();
+    let (limit, enqueued_is_enough) = if budget.is_zero() {
+        (ENQUEUE_MAX, true)
+    } else {
+        (budget, false)
+    };
+    let settled = move |s: &FlightState| match s {
+        FlightState::Done(_) => true,
+        FlightState::Waiting => enqueued_is_enough,
+        FlightState::Enqueuing => false,
+    };
+    // A dropped driver or the time limit both leave the fill "still going".
+    let _ = tokio::time::timeout(limit, rx.wait_for(settled)).await;
+    let result = match &*rx.borrow() {
+        FlightState::Done(r) => Some(r.clone()),
+        _ => None,
+    };
+    metrics::histogram!(names::FILL_WAIT).record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn drive(
+    state: Arc<State>,
+    key: CacheKey,
+    reason: FetchReason,
+    flight: Arc<Flight>,
+    mut signals: mpsc::UnboundedReceiver<Signal>,
+) {
+    let result = run_flight(&state, &key, reason, &flight, &mut signals).await;
+    if let FillResult::Entry(e) = &result {
+        state.hot.insert(key.hash(), e.clone());
+    }
+    state
+        .flights
+        .map
+        .remove_if(&key.hash(), |_, f| Arc::ptr_eq(f, &flight));
+    flight.state.send_replace(FlightState::Done(result));
+}
+
+async fn run_flight(
+    state: &State,
+    key: &CacheKey,
+    reason: FetchReason,
+    flight: &Flight,
+    signals: &mut mpsc::UnboundedReceiver<Signal>,
+) -> FillResult {
+    match state.store.enqueue(key, reason).await {
+        Ok(Enqueued::Fresh(entry)) => {
+            return HotEntry::from_entry(key.as_str(), &entry)
+                .map(FillResult::Entry)
+                .unwrap_or(FillResult::Expired);
+        }
+        Ok(Enqueued::Joined) => {
+            metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
+                .increment(1);
+        }
+        Ok(Enqueued::Started) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "enqueue failed");
+            return FillResult::Unavailable;
+        }
+    }
+    flight.state.send_replace(FlightState::Waiting);
+    let deadline = tokio::time::sleep(FLIGHT_MAX);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                Some(Signal::Notice(FillNotice::Stored)) => return read_entry(state, key).await,
+                Some(Signal::Notice(FillNotice::Failed(kind))) => return FillResult::Failed(kind),
+                Some(Signal::Recheck) => match state.store.in_flight(key).await {
+                    Ok(false) => return read_entry(state, key).await,
+                    Ok(true) | Err(_) => continue,
+                },
+                None => return FillResult::Expired,
+            },
+            _ = &mut deadline => return FillResult::Expired,
+        }
+    }
+}
+
+async fn read_entry(state: &State, key: &CacheKey) -> FillResult {
+    match state.store.lookup(key).await {
+        Ok(Some(entry)) => HotEntry::from_entry(key.as_str(), &entry)
+            .map(FillResult::Entry)
+            .unwrap_or(FillResult::Expired),
+        Ok(None) => FillResult::Expired,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a filled entry failed");
+            FillResult::Unavailable
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Probes, health, metrics and the provider listing.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use larder_jobs::names;
+use larder_jobs::provider::Kind;
+use serde_json::json;
+
+use crate::reply::{Reply, json, text};
+use crate::state::State;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+const QUEUE_STATES: [&str; 6] = ["pending", "queued", "running", "done", "failed", "killed"];
+
+async fn database_ok(state: &State) -> bool {
+    let ping = sqlx::query("SELECT 1").execute(state.store.pool());
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, ping).await, Ok(Ok(_)))
+}
+
+/// 200 only when the database answers, migrations are applied and the fill
+/// listener is connected.
+pub async fn readyz(state: &State) -> Reply {
+    let listener = state.listener_up.load(Ordering::SeqCst);
+    let migrated = tokio::time::timeout(
+        PROBE_TIMEOUT,
+        larder_jobs::db::migrations_applied(state.store.pool()),
+    )
+    .await;
+    let (database, migrations) = match migrated {
+        Ok(Ok(m)) => (true, m),
+        _ => (false, false),
+    };
+    let ready = database && migrations && listener;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(
+        status,
+        &json!({"ready": ready, "database": database, "migrations": migrations, "listener": listener}),
+    )
+}
+
+pub async fn health(state: &State) -> Reply {
+    let database = database_ok(state).await;
+    let queue = match tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth()).await {
+        Ok(Ok(rows)) => {
+            let mut q = serde_json::Map::new();
+            for s in QUEUE_STATES {
+                q.insert(s.into(), json!(0));
+            }
+            for (s, n) in rows {
+                q.insert(s, json!(n));
+            }
+            json!(q)
+        }
+        _ => json!(null),
+    };
+    let workers = match tokio::time::timeout(
+        PROBE_TIMEOUT,
+        state.store.workers_seen(Duration::from_secs(60)),
+    )
+    .await
+    {
+        Ok(Ok(n)) => json!(n),
+        _ => json!(null),
+    };
+    let providers: serde_json::Map<_, _> = state
+        .providers
+        .iter()
+        .map(|p| (p.def.id.to_string(), json!(p.enabled.is_ok())))
+        .collect();
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(
+        status,
+        &json!({
+            "status": if database { "ok" } else { "degraded" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "database": database,
+            "listener": state.listener_up.load(Ordering::SeqCst),
+            "queue": queue,
+            "workers_seen": workers,
+            "fills_in_progress_here": state.flights.len(),
+            "providers": providers,
+        }),
+    )
+}
+
+/// Prometheus text. The queue gauge is read fresh on each scrape.
+pub async fn metrics(state: &State) -> Reply {
+    if let Ok(Ok(rows)) = tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth()).await {
+        for s in QUEUE_STATES {
+            let n = rows
+                .iter()
+                .find(|(k, _)| k == s)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            metrics::gauge!(names::QUEUE_JOBS, "state" => s).set(n as f64);
+        }
+    }
+    text(
+        StatusCode::OK,
+        "text/plain; version=0.0.4",
+        state.metrics.render(),
+    )
+}
+
+/// `GET /v1/providers`: what can be asked, and which providers are on.
+pub fn providers(state: &State) -> Reply {
+    let list: Vec<_> = state
+        .providers
+        .iter()
+        .map(|p| {
+            let resources: Vec<_> = p
+                .def
+                .resources
+                .iter()
+                .map(|r| {
+                    let ttl = r.ttl;
+                    json!({
+                        "name": r.name,
+                        "route": format!("/v1/{}/{}", p.def.id, r.route),
+                        "params": r.params.iter().filter(|x| !r.is_path_param(x.name)).map(|x| json!({
+                            "name": x.name,
+                            "type": describe(&x.kind),
+                            "required": x.required,
+                            "default": x.default,
+                        })).collect::<Vec<_>>(),
+                        "ttl_seconds": ttl.fresh.as_secs(),
+                        "stale_seconds": ttl.stale.as_secs(),
+                        "negative_ttl_seconds": ttl.negative.as_secs(),
+                        "max_stale_on_error_seconds": ttl.max_stale_on_error.as_secs(),
+                    })
+                })
+                .collect();
+            json!({
+                "id": p.def.id,
+                "title": p.def.title,
+                "enabled": p.enabled.is_ok(),
+                "disabled_reason": p.enabled.as_ref().err(),
+                "rate_per_second": p.rate,
+                "resources": resources,
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &json!({ "providers": list }))
+}
+
+fn describe(k: &Kind) -> String {
+    k.describe()
+}

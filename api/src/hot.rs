@@ -1,0 +1,127 @@
+//! The in-process cache in front of Postgres. A hit here costs no database
+//! round trip. It is kept coherent across API processes by notifications:
+//! every fill and purge is announced, and each process drops its copy; a
+//! process whose listener lost its connection drops everything.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hyper::header::HeaderValue;
+use larder_jobs::store::Entry;
+
+/// An entry ready to serve: header values prebuilt, times in unix millis.
+#[derive(Debug)]
+pub struct HotEntry {
+    pub key: String,
+    pub status: u16,
+    pub content_type: HeaderValue,
+    pub etag: HeaderValue,
+    pub body: Bytes,
+    pub fetched_at: i64,
+    pub fresh_until: i64,
+    pub stale_until: i64,
+    pub keep_until: i64,
+}
+
+/// Where an entry stands at a given instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Fresh,
+    /// Past fresh, inside the stale window: serve and refresh.
+    Stale,
+    /// Past the stale window, inside max_stale_on_error: fill, and serve this
+    /// only if the fill fails.
+    OnErrorOnly,
+    Dead,
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl HotEntry {
+    pub fn from_entry(key: &str, e: &Entry) -> Option<Arc<HotEntry>> {
+        Some(Arc::new(HotEntry {
+            key: key.to_owned(),
+            status: e.status,
+            content_type: HeaderValue::from_str(&e.content_type).ok()?,
+            etag: HeaderValue::from_str(&e.etag).ok()?,
+            body: e.body.clone(),
+            fetched_at: e.fetched_at.timestamp_millis(),
+            fresh_until: e.fresh_until.timestamp_millis(),
+            stale_until: e.stale_until.timestamp_millis(),
+            keep_until: e.keep_until.timestamp_millis(),
+        }))
+    }
+
+    pub fn freshness(&self, now: i64) -> Freshness {
+        if now < self.fresh_until {
+            Freshness::Fresh
+        } else if now < self.stale_until {
+            Freshness::Stale
+        } else if now < self.keep_until {
+            Freshness::OnErrorOnly
+        } else {
+            Freshness::Dead
+        }
+    }
+
+    /// Seconds since the upstream answered.
+    pub fn age(&self, now: i64) -> u64 {
+        ((now - self.fetched_at).max(0) / 1000) as u64
+    }
+
+    /// Seconds of freshness left.
+    pub fn max_age(&self, now: i64) -> u64 {
+        ((self.fresh_until - now).max(0) / 1000) as u64
+    }
+}
+
+/// Size-bounded (by body bytes), keyed by the key's xxh3.
+#[derive(Clone)]
+pub struct HotCache {
+    inner: Option<moka::sync::Cache<u64, Arc<HotEntry>>>,
+}
+
+impl HotCache {
+    pub fn new(max_bytes: u64) -> Self {
+        let inner = (max_bytes > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, e: &Arc<HotEntry>| {
+                    (e.body.len() + e.key.len() + 256)
+                        .try_into()
+                        .unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        HotCache { inner }
+    }
+
+    pub fn get(&self, hash: u64, key: &str) -> Option<Arc<HotEntry>> {
+        let e = self.inner.as_ref()?.get(&hash)?;
+        (e.key == key).then_some(e)
+    }
+
+    pub fn insert(&self, hash: u64, e: Arc<HotEntry>) {
+        if let Some(c) = &self.inner {
+            c.insert(hash, e);
+        }
+    }
+
+    pub fn remove(&self, hash: u64) {
+        if let Some(c) = &self.inner {
+            c.invalidate(&hash);
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Some(c) = &self.inner {
+            c.invalidate_all();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! `GET /v1/{provider}/{resource…}`: the cached read, SPEC §3.1.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::header::{
+    AGE, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH,
+};
+use hyper::{HeaderMap, Response, StatusCode};
+use larder_jobs::job::FetchReason;
+use larder_jobs::names;
+use larder_jobs::provider::Catalogue;
+
+use crate::flight::{self, FillResult};
+use crate::hot::{Freshness, HotEntry, now_millis};
+use crate::reply::{ApiError, Body, Reply, pending};
+use crate::state::State;
+
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const MAX_WAIT: u64 = 30;
+
+pub async fn read(
+    state: &Arc<State>,
+    headers: &HeaderMap,
+    provider: &str,
+    rest: &str,
+    query: &str,
+) -> Result<Reply, ApiError> {
+    crate::auth::check(state, headers, Some(provider)).await?;
+    let resolved = Catalogue::builtin().resolve(provider, rest, query)?;
+    let provider = resolved.provider.id;
+    if let Some(Err(why)) = state.provider(provider).map(|p| &p.enabled) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "provider-disabled",
+            format!("{provider} is disabled: {why}"),
+        ));
+    }
+    let key = &resolved.key;
+    let entry = match state.hot.get(key.hash(), key.as_str()) {
+        Some(e) => Some(e),
+        None => match state.store.lookup(key).await? {
+            Some(e) => HotEntry::from_entry(key.as_str(), &e)
+                .inspect(|h| state.hot.insert(key.hash(), h.clone())),
+            None => None,
+        },
+    };
+    let now = now_millis();
+    let inm = headers.get(IF_NONE_MATCH);
+    let fallback = match entry {
+        Some(e) => match e.freshness(now) {
+            Freshness::Fresh => {
+                lookup(provider, "hit");
+                return serve(&e, "HIT", inm, now);
+            }
+            Freshness::Stale => {
+                lookup(provider, "stale");
+                // One background refresh: the flight deduplicates it.
+                drop(state.flights.join(state, key, FetchReason::Refresh));
+                return serve(&e, "STALE", inm, now);
+            }
+            Freshness::OnErrorOnly => Some(e),
+            Freshness::Dead => None,
+        },
+        None => None,
+    };
+    lookup(provider, "miss");
+    let budget = prefer_wait(headers).unwrap_or(state.config.wait_budget);
+    let rx = state.flights.join(state, key, FetchReason::Miss);
+    let stale_or = |err: ApiError| match &fallback {
+        Some(e) => serve(e, "STALE", inm, now_millis()),
+        None => Err(err),
+    };
+    match flight::wait(rx, budget).await {
+        Some(FillResult::Entry(e)) => {
+            let now = now_millis();
+            let label = if e.freshness(now) == Freshness::Fresh {
+                "MISS"
+            } else {
+                "STALE"
+            };
+            serve(&e, label, inm, now)
+        }
+        Some(FillResult::Failed(kind)) => stale_or(ApiError::fill_failed(kind)),
+        Some(FillResult::Unavailable) => stale_or(ApiError::unavailable()),
+        Some(FillResult::Expired) | None => match &fallback {
+            Some(e) => serve(e, "STALE", inm, now_millis()),
+            None => Ok(pending(1)),
+        },
+    }
+}
+
+fn lookup(provider: &'static str, result: &'static str) {
+    metrics::counter!(names::CACHE_LOOKUPS, "provider" => provider, "result" => result)
+        .increment(1);
+}
+
+/// `Prefer: wait=N` (RFC 7240), N clamped to 0..=30. Unparseable
+/// preferences are ignored, as the RFC asks.
+fn prefer_wait(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            if !k.trim().eq_ignore_ascii_case("wait") {
+                return None;
+            }
+            let n: u64 = v.trim().trim_matches('"').parse().ok()?;
+            Some(Duration::from_secs(n.min(MAX_WAIT)))
+        })
+}
+
+fn etag_matches(inm: &HeaderValue, etag: &HeaderValue) -> bool {
+    let Ok(inm) = inm.to_str() else { return false };
+    let etag = etag.to_str().unwrap_or_default();
+    inm.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+/// Answer from an entry: 200 (or 304), or the negative entry's 404.
+fn serve(
+    e: &HotEntry,
+    x_cache: &'static str,
+    inm: Option<&HeaderValue>,
+    now: i64,
+) -> Result<Reply, ApiError> {
+    if e.status == 404 {
+        let mut r = ApiError::upstream_not_found().into_reply();
+        r.headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static(x_cache));
+        return Ok(r);
+    }
+    let not_modified = inm.is_some_and(|v| etag_matches(v, &e.etag));
+    let mut r = if not_modified {
+        let mut r = Response::new(Body::default());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::new(e.body.clone()));
+        r.headers_mut().insert(CONTENT_TYPE, e.content_type.clone());
+        r
+    };
+    let h = r.headers_mut();
+    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
+    h.insert(ETAG, e.etag.clone());
+    h.insert(AGE, HeaderValue::from(e.age(now)));
+    let cc = format!(
+        "public, max-age={}",
+        if x_cache == "STALE" {
+            0
+        } else {
+            e.max_age(now)
+        }
+    );
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_str(&cc).unwrap_or(HeaderValue::from_static("no-cache")),
+    );
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefer_wait_parses_and_clamps() {
+        let mut h = HeaderMap::new();
+        assert_eq!(prefer_wait(&h), None);
+        h.insert("prefer", HeaderValue::from_static("respond-async, wait=5"));
+        assert_eq!(prefer_wait(&h), Some(Duration::from_secs(5)));
+        h.insert("prefer", HeaderValue::from_static("wait=99"));
+        assert_eq!(prefer_wait(&h), Some(Duration::from_secs(30)));
+        h.insert("prefer", HeaderValue::from_static("wait=soon"));
+        assert_eq!(prefer_wait(&h), None);
+    }
+
+    #[test]
+    fn etags_match_lists_weak_and_star() {
+        let etag = HeaderValue::from_static("\"abc\"");
+        for inm in ["\"abc\"", "W/\"abc\"", "\"x\", \"abc\"", "*"] {
+            assert!(
+                etag_matches(&HeaderValue::from_str(inm).unwrap(), &etag),
+                "{inm}"
+            );
+        }
+        assert!(!etag_matches(&HeaderValue::from_static("\"abd\""), &etag));
+    }
+}

@@ -1,0 +1,133 @@
+//! Responses: the one API error type, JSON helpers.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Response, StatusCode};
+use larder_jobs::RequestError;
+use larder_jobs::store::FailKind;
+
+pub type Body = Full<Bytes>;
+pub type Reply = Response<Body>;
+
+/// Every error the API answers with: a status and a stable kebab-case code.
+/// 5xx details are logged where they happen, never sent to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn forbidden(message: String) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "no such route")
+    }
+    pub fn method() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "only GET is served",
+        )
+    }
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "the database is not reachable; try again shortly",
+        )
+    }
+    pub fn upstream_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "upstream-not-found",
+            "the upstream has no such resource",
+        )
+    }
+    pub fn fill_failed(kind: FailKind) -> Self {
+        match kind {
+            FailKind::Timeout => Self::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream-timeout",
+                "the upstream did not answer in time",
+            ),
+            FailKind::Upstream => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream-error",
+                "the upstream failed after retries",
+            ),
+            FailKind::Rejected => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream-rejected",
+                "the upstream refused the request",
+            ),
+        }
+    }
+
+    pub fn into_reply(self) -> Reply {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        json(self.status, &body)
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, e.code, e.message)
+    }
+}
+
+impl From<larder_jobs::Error> for ApiError {
+    fn from(e: larder_jobs::Error) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::unavailable()
+        } else {
+            tracing::error!(error = %e, "internal error");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+        }
+    }
+}
+
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+pub fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// 202: the fill goes on; come back in `retry_after` seconds.
+pub fn pending(retry_after: u64) -> Reply {
+    let mut r = json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({"status": "pending", "retry_after": retry_after}),
+    );
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    r
+}

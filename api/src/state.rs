@@ -1,0 +1,32 @@
+//! Everything a request handler can reach.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use larder_jobs::config::Config;
+use larder_jobs::keys::{Grant, Keys};
+use larder_jobs::provider::ProviderSettings;
+use larder_jobs::store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::flight::Flights;
+use crate::hot::HotCache;
+
+pub struct State {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub keys: Keys,
+    pub hot: HotCache,
+    pub flights: Flights,
+    pub grants: moka::sync::Cache<String, Option<Grant>>,
+    pub providers: Vec<ProviderSettings>,
+    /// The fill listener holds a live connection.
+    pub listener_up: AtomicBool,
+    pub metrics: PrometheusHandle,
+}
+
+impl State {
+    pub fn provider(&self, id: &str) -> Option<&ProviderSettings> {
+        self.providers.iter().find(|p| p.def.id == id)
+    }
+}
