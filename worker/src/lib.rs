@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::*;
-use apalis_postgres::PostgresStorage;
+use apalis_core::backend::ext::poll_strategy::Strategy;
+use apalis_postgres::{PostgresStorage, Pubsub};
 use larder_jobs::config::Config;
 use larder_jobs::job::{FETCH_QUEUE, FetchJob};
 use larder_jobs::names;
@@ -22,6 +23,9 @@ use larder_jobs::store::Store;
 use sqlx::PgPool;
 
 pub use fetch::{Fetcher, Outcome};
+
+/// Fallback poll for jobs that no INSERT announced.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -70,6 +74,11 @@ async fn handle(
 
 /// Run a worker with `concurrency` jobs at once until `shutdown` resolves;
 /// jobs in hand are finished, jobs fetched but not started are handed back.
+///
+/// apalis stops a worker whose backend fails (the database went away), so
+/// this supervises it: a worker that stops on its own is started again, under
+/// a new name, with backoff, until shutdown. Its unfinished jobs are picked
+/// up by orphan recovery like a crashed worker's.
 pub async fn run(
     config: Arc<Config>,
     pool: PgPool,
@@ -77,24 +86,71 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let fetcher = Arc::new(Fetcher::new(config.clone(), Store::new(pool.clone()))?);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let pruner = tokio::spawn(prune_loop(
+        Store::new(pool.clone()),
+        config.worker.keep_finished_jobs,
+        stop_rx.clone(),
+    ));
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let started = std::time::Instant::now();
+        let result = run_once(
+            &config,
+            &pool,
+            concurrency,
+            fetcher.clone(),
+            stop_rx.clone(),
+        )
+        .await;
+        if *stop_rx.borrow() {
+            break;
+        }
+        match result {
+            Ok(()) => tracing::warn!("worker stopped by itself; starting again"),
+            Err(e) => tracing::warn!(error = %e, "worker failed; starting again"),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(250);
+        }
+        let mut stop = stop_rx.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|v| *v) => break,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+    let _ = pruner.await;
+    Ok(())
+}
+
+async fn run_once(
+    config: &Config,
+    pool: &PgPool,
+    concurrency: usize,
+    fetcher: Arc<Fetcher>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), Error> {
     let queue_config = apalis_postgres::Config::default()
         .queue(FETCH_QUEUE)
         .batch_size(concurrency)
         .heartbeat_interval(config.worker.heartbeat)
         .missed_heartbeats(3);
-    let backend = PostgresStorage::<serde_json::Value>::new(&pool)
+    // Wake on NOTIFY for new jobs (milliseconds), and poll every second too:
+    // apalis only notifies on INSERT, so jobs handed back by a dead worker or
+    // awaiting a retry are found by the poll.
+    let wake = Strategy::new()
+        .stream(Pubsub::new(pool.clone(), FETCH_QUEUE.to_string()))
+        .interval(POLL_INTERVAL);
+    let backend = PostgresStorage::<serde_json::Value>::new(pool)
         .with_config(queue_config)
-        .with_pubsub();
+        .poll_with_strategy(wake);
     let name = worker_name();
     tracing::info!(worker = %name, concurrency, "worker started");
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let pruner = tokio::spawn(prune_loop(
-        Store::new(pool.clone()),
-        config.worker.keep_finished_jobs,
-        stop_rx,
-    ));
-
     let worker = WorkerBuilder::new(name.as_str())
         .backend(backend)
         // apalis drives admitted calls concurrently (FuturesUnordered); jobs
@@ -104,12 +160,10 @@ pub async fn run(
         .build(handle);
     let result = worker
         .run_until(async move {
-            shutdown.await;
+            let _ = stop.wait_for(|v| *v).await;
             Ok::<(), WorkerError>(())
         })
         .await;
-    let _ = stop_tx.send(true);
-    let _ = pruner.await;
     tracing::info!(worker = %name, "worker stopped");
     result.map_err(|e| Error::Run(e.to_string()))
 }

@@ -1,0 +1,249 @@
+//! Upstream faults and database outages.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use crate::helpers::*;
+
+const MOVIE: &str = "/v1/tmdb/movie/550";
+const UP: &str = "/3/movie/550";
+
+async fn cached(app: &TestApp) -> i64 {
+    app.db.count("SELECT count(*) FROM larder_cache").await
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_success() {
+    let app = TestApp::spawn().await;
+    app.upstream
+        .script(UP, [Step::status(500), Step::status(500)]);
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Fight Club"));
+    assert_eq!(app.upstream.count(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retry_after_pauses_the_provider() {
+    let app = TestApp::spawn().await;
+    app.upstream
+        .script(UP, [Step::status(429).header("retry-after", "2")]);
+    let r = app
+        .get(MOVIE)
+        .header("prefer", "wait=20")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let hits = app.upstream.hits();
+    assert_eq!(hits.len(), 2);
+    let gap = hits[1].at - hits[0].at;
+    assert!(
+        gap >= Duration::from_secs(2),
+        "next call after {gap:?}, Retry-After was 2 s"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hanging_upstream_is_a_504_and_nothing_is_cached() {
+    let app = TestApp::spawn_with(Options {
+        env: vec![
+            ("LARDER_UPSTREAM_TIMEOUT", "300ms".into()),
+            ("LARDER_UPSTREAM_ATTEMPTS", "2".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    app.upstream.script(UP, [Step::hang(), Step::hang()]);
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 504);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "upstream-timeout");
+    assert_eq!(cached(&app).await, 0);
+    assert_eq!(app.upstream.count(), 2);
+    // Nothing poisoned: the next request fetches again and succeeds.
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cache"], "MISS");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_502_and_nothing_is_cached() {
+    let app = TestApp::spawn().await;
+    app.upstream
+        .script(UP, [Step::body(200, "{\"id\": 550, \"title\": ")]);
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "upstream-error");
+    assert_eq!(cached(&app).await, 0);
+    app.upstream
+        .script(UP, [Step::body(200, "<html>maintenance</html>")]);
+    assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 502);
+    assert_eq!(cached(&app).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_fill_wakes_every_waiter_at_once() {
+    let app = TestApp::spawn_with(Options {
+        env: vec![("LARDER_UPSTREAM_ATTEMPTS", "2".into())],
+        ..Default::default()
+    })
+    .await;
+    // Slow failures, so that all callers are waiting before the fill fails.
+    let slow = Duration::from_millis(700);
+    app.upstream.script(
+        UP,
+        [Step::status(503).delay(slow), Step::status(503).delay(slow)],
+    );
+    // With a 30 s budget, a waiter not woken by the failure would get 202.
+    let results =
+        join_all((0..30).map(|_| app.get(MOVIE).header("prefer", "wait=30").send())).await;
+    for r in results {
+        let r = r.unwrap();
+        assert_eq!(r.status(), 502);
+    }
+    assert_eq!(app.upstream.count(), 2, "one fill, two attempts");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn other_4xx_are_not_cached_and_not_retried() {
+    let app = TestApp::spawn().await;
+    app.upstream.script(UP, [Step::status(401)]);
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "upstream-rejected");
+    assert_eq!(app.upstream.count(), 1);
+    assert_eq!(cached(&app).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stale_if_error_serves_the_old_entry_when_the_refresh_fails() {
+    let app = TestApp::spawn_with(Options {
+        env: vec![
+            ("LARDER_UPSTREAM_ATTEMPTS", "2".into()),
+            // This test ages entries in the database directly.
+            ("LARDER_HOT_CACHE_BYTES", "0".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let fresh = app.get(MOVIE).send().await.unwrap().text().await.unwrap();
+    // Past the stale window, still inside max_stale_on_error.
+    app.db
+        .exec("UPDATE larder_cache SET fresh_until = now() - interval '2 days', stale_until = now() - interval '1 day'")
+        .await;
+    app.upstream
+        .script(UP, [Step::status(500), Step::status(500)]);
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cache"], "STALE");
+    assert_eq!(r.text().await.unwrap(), fresh);
+    assert_eq!(app.upstream.count(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn database_outage_is_503_and_recovers_without_restart() {
+    init_logs();
+    let db = TestDb::new().await;
+    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let upstream = Upstream::start().await;
+    let url = db.url.replace("127.0.0.1:5432", &proxy.addr.to_string());
+    let mut env = env_for(&db, &upstream);
+    env.insert("DATABASE_URL".into(), url.clone());
+    let config = std::sync::Arc::new(larder_jobs::config::Config::load(None, &env).unwrap());
+    let pool = larder_jobs::db::pool(&url, 10).unwrap();
+    let api = larder_api::Api::build(config.clone(), pool.clone())
+        .await
+        .unwrap();
+    let addr = api.local_addr();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let stopper = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let api_task = tokio::spawn(api.run(stopper(rx.clone())));
+    let concurrency = config.worker.concurrency;
+    let worker_task = tokio::spawn(larder_worker::run(config, pool, concurrency, stopper(rx)));
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("http://{addr}{path}")).send();
+    eventually(Duration::from_secs(10), || async {
+        get("/readyz").await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert_eq!(get(MOVIE).await.unwrap().status(), 200);
+
+    proxy.set_up(false);
+    let r = get("/v1/tmdb/tv/1399").await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "database-unavailable");
+    eventually(Duration::from_secs(10), || async {
+        get("/readyz").await.is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+
+    proxy.set_up(true);
+    eventually(Duration::from_secs(20), || async {
+        get("/v1/tmdb/tv/1399")
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    eventually(Duration::from_secs(10), || async {
+        get("/readyz").await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let _ = stop.send(true);
+    let _ = api_task.await;
+    let _ = worker_task.await;
+    db.drop_db().await;
+}
+
+/// A TCP proxy to Postgres that can cut every connection and refuse new
+/// ones: a database outage without touching the shared server.
+struct TcpProxy {
+    addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl TcpProxy {
+    async fn start(target: &'static str) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, up_rx) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*up_rx.borrow() {
+                    continue; // dropped: connection refused in effect
+                }
+                let mut down = up_rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = down.wait_for(|v| !*v) => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        let _ = self.up.send(up);
+    }
+}

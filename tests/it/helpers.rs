@@ -1,0 +1,217 @@
+//! Test harness: a database per test, the fixture upstream, the app in
+//! process (API + worker) or as real processes of the `larder` binary.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use larder_jobs::config::Config;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+pub use crate::upstream::{Step, Upstream};
+
+pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt()
+                .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+                .with_test_writer()
+                .init();
+        }
+    });
+}
+
+/// A fresh, migrated database owned by one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let base =
+            std::env::var("LARDER_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
+        let name = format!("larder_t_{:016x}", rand::random::<u64>());
+        let url = match base.rsplit_once('/') {
+            Some((prefix, _)) => format!("{prefix}/{name}"),
+            None => panic!("bad LARDER_TEST_DATABASE_URL"),
+        };
+        larder_jobs::db::create_if_missing(&url)
+            .await
+            .expect("create test database");
+        let pool = larder_jobs::db::pool(&url, 20).unwrap();
+        larder_jobs::db::migrate(&pool)
+            .await
+            .expect("migrate test database");
+        TestDb { name, url, pool }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Run SQL (test set-up only: aging entries and the like).
+    pub async fn exec(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&self.pool)
+            .await
+            .unwrap();
+    }
+
+    pub async fn drop_db(self) {
+        self.pool.close().await;
+        let admin = PgPool::connect(ADMIN_URL).await.unwrap();
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&admin)
+        .await;
+    }
+}
+
+/// The environment a test app or process gets.
+pub fn env_for(db: &TestDb, upstream: &Upstream) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    env.insert("DATABASE_URL".into(), db.url.clone());
+    env.insert("LARDER_LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("LARDER_AUTH".into(), "off".into());
+    env.insert("TMDB_API_KEY".into(), "testkey1".into());
+    env.insert("LARDER_TMDB_BASE_URL".into(), upstream.url());
+    env.insert("LARDER_OPENMETEO_BASE_URL".into(), upstream.url());
+    env.insert("LARDER_UPSTREAM_BACKOFF_BASE".into(), "20ms".into());
+    env.insert("LARDER_WORKER_HEARTBEAT".into(), "1s".into());
+    env
+}
+
+/// The API and a worker running in this test's runtime.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    pub upstream: Upstream,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub struct Options {
+    pub env: Vec<(&'static str, String)>,
+    pub worker: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            env: vec![],
+            worker: true,
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(opts: Options) -> TestApp {
+        init_logs();
+        let upstream = Upstream::start().await;
+        let db = TestDb::new().await;
+        let mut env = env_for(&db, &upstream);
+        for (k, v) in opts.env {
+            env.insert(k.to_string(), v);
+        }
+        let config = Arc::new(Config::load(None, &env).expect("test config"));
+        let pool = larder_jobs::db::pool(&db.url, 20).unwrap();
+        let (stop, stop_rx) = watch::channel(false);
+        let wait = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let api = larder_api::Api::build(config.clone(), pool.clone())
+            .await
+            .unwrap();
+        let addr = api.local_addr();
+        let mut tasks = vec![tokio::spawn({
+            let rx = stop_rx.clone();
+            async move { api.run(wait(rx)).await.unwrap() }
+        })];
+        if opts.worker {
+            let concurrency = config.worker.concurrency;
+            tasks.push(tokio::spawn(async move {
+                larder_worker::run(config, pool, concurrency, wait(stop_rx))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let app = TestApp {
+            addr,
+            db,
+            upstream,
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(256)
+                .build()
+                .unwrap(),
+            token: None,
+            stop,
+            tasks,
+        };
+        app.wait_ready().await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.get(self.url(path));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn wait_ready(&self) {
+        eventually(Duration::from_secs(15), || async {
+            matches!(self.http.get(self.url("/readyz")).send().await, Ok(r) if r.status() == 200)
+        })
+        .await;
+    }
+
+    /// Stop the app (graceful) and drop its database.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(40), t).await;
+        }
+        self.db.drop_db().await;
+    }
+}
+
+/// Wait until `f` holds, checking every 20 ms, or panic at the deadline.
+pub async fn eventually<F, Fut>(deadline: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        if f().await {
+            return;
+        }
+        if tokio::time::Instant::now() > end {
+            panic!("condition not met within {deadline:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: real Postgres, real HTTP upstreams on loopback, the
+//! real binary for the multi-process cases. Set TEST_LOG=1 for logs.
+
+mod helpers;
+mod upstream;
+
+mod auth;
+mod faults;
+mod processes;
+mod rate;
+mod reads;

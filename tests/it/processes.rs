@@ -1,0 +1,348 @@
+//! The real `larder` binary as separate processes on one database.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+const MOVIE: &str = "/v1/tmdb/movie/550";
+
+struct Proc {
+    child: Child,
+    addr: Option<SocketAddr>,
+}
+
+/// Start `larder ARGS` with `env`; for API processes, wait for the address
+/// it listens on (read from its JSON logs).
+async fn start(args: &[&str], env: &BTreeMap<String, String>) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_larder"));
+    cmd.args(args)
+        .env_clear()
+        .envs(env)
+        .env("LARDER_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("spawn larder");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut tx = Some(tx);
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if std::env::var_os("TEST_LOG").is_some() {
+                eprintln!("[larder] {line}");
+            }
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["fields"]["message"] == "API listening"
+                && let Some(addr) = v["fields"]["addr"].as_str()
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(addr.parse::<SocketAddr>().unwrap());
+            }
+        }
+    });
+    let is_api = matches!(args.first(), Some(&"api") | Some(&"all") | None);
+    let addr = if is_api {
+        Some(
+            tokio::time::timeout(Duration::from_secs(30), rx)
+                .await
+                .expect("API did not start")
+                .expect("API exited"),
+        )
+    } else {
+        None
+    };
+    Proc { child, addr }
+}
+
+fn sigterm(p: &Proc) {
+    let pid = p.child.id().expect("running") as i32;
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+async fn exits_cleanly(mut p: Proc) {
+    sigterm(&p);
+    let status = tokio::time::timeout(Duration::from_secs(40), p.child.wait())
+        .await
+        .expect("process did not stop after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+async fn ready(http: &reqwest::Client, addr: SocketAddr) {
+    eventually(Duration::from_secs(20), || async {
+        http.get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_apis_and_two_workers_make_one_upstream_call_for_200_callers() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    upstream.set_delay(Duration::from_millis(300));
+    let env = env_for(&db, &upstream);
+    let apis = [start(&["api"], &env).await, start(&["api"], &env).await];
+    let workers = [
+        start(&["worker", "--concurrency", "4"], &env).await,
+        start(&["worker", "--concurrency", "4"], &env).await,
+    ];
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(200)
+        .build()
+        .unwrap();
+    for a in &apis {
+        ready(&http, a.addr.unwrap()).await;
+    }
+    let addrs: Vec<SocketAddr> = apis.iter().map(|a| a.addr.unwrap()).collect();
+    let calls = (0..200).map(|i| {
+        let url = format!("http://{}{MOVIE}", addrs[i % 2]);
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(url)
+                .header("prefer", "wait=30")
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    });
+    let results = join_all(calls).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.0).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(
+        results.windows(2).all(|w| w[0].1 == w[1].1),
+        "one body for all"
+    );
+    assert_eq!(
+        upstream.count(),
+        1,
+        "exactly one upstream request across processes"
+    );
+    for p in apis.into_iter().chain(workers) {
+        exits_cleanly(p).await;
+    }
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_loses_nothing() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    // The first call never answers: its worker will be killed holding it.
+    upstream.script("/3/movie/550", [Step::hang()]);
+    let env = env_for(&db, &upstream);
+    let api = start(&["api"], &env).await;
+    let addr = api.addr.unwrap();
+    let mut doomed = start(&["worker"], &env).await;
+    let http = reqwest::Client::new();
+    ready(&http, addr).await;
+    let r = http
+        .get(format!("http://{addr}{MOVIE}"))
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    upstream.wait_for_hits(1).await;
+
+    doomed.child.kill().await.unwrap(); // SIGKILL
+    let killed_at = Instant::now();
+    let rescuer = start(&["worker"], &env).await;
+    let r = http
+        .get(format!("http://{addr}{MOVIE}"))
+        .header("prefer", "wait=30")
+        .send()
+        .await
+        .unwrap();
+    let mut status = r.status().as_u16();
+    // A clean 202 is allowed while the job waits for orphan recovery; keep asking.
+    while status == 202 && killed_at.elapsed() < Duration::from_secs(60) {
+        status = http
+            .get(format!("http://{addr}{MOVIE}"))
+            .header("prefer", "wait=30")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    assert_eq!(status, 200, "the job ran again on another worker");
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(60),
+        "recovered in {:?}",
+        killed_at.elapsed()
+    );
+    assert_eq!(upstream.count(), 2);
+    exits_cleanly(api).await;
+    exits_cleanly(rescuer).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn cli_keys_and_the_first_run_key() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    let mut env = env_for(&db, &upstream);
+    env.insert("LARDER_AUTH".into(), "required".into());
+
+    // First start with no keys: one `default` key is created and printed once.
+    let mut all = start(&["all"], &env).await;
+    let addr = all.addr.unwrap();
+    let mut stdout = BufReader::new(all.child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(1), stdout.next_line()).await
+    {
+        printed.push(line);
+    }
+    let default_token = printed.last().expect("a token was printed").clone();
+    assert!(default_token.starts_with("lk_"), "{printed:?}");
+
+    let run = |args: &[&str]| {
+        let env = env.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        async move {
+            let out = Command::new(env!("CARGO_BIN_EXE_larder"))
+                .args(&args)
+                .env_clear()
+                .envs(&env)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+    let out = run(&[
+        "keys",
+        "create",
+        "--name",
+        "jellyfin",
+        "--scopes",
+        "tmdb",
+        "--expires-in",
+        "30d",
+    ])
+    .await;
+    let token = out.lines().last().unwrap().to_string();
+    assert!(token.starts_with("lk_") && token.len() > 40, "{out}");
+    let list = run(&["keys", "list"]).await;
+    assert!(
+        list.contains("jellyfin") && list.contains("default"),
+        "{list}"
+    );
+    assert!(!list.contains(&token), "tokens are never listed");
+
+    let http = reqwest::Client::new();
+    ready(&http, addr).await;
+    let get = |t: &str, path: &str| {
+        http.get(format!("http://{addr}{path}"))
+            .bearer_auth(t)
+            .send()
+    };
+    assert_eq!(get(&token, MOVIE).await.unwrap().status(), 200);
+    assert_eq!(
+        get(&token, "/v1/openmeteo/forecast?latitude=1&longitude=2")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(get(&default_token, MOVIE).await.unwrap().status(), 200);
+
+    let id = list
+        .lines()
+        .find(|l| l.contains("jellyfin"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    run(&["keys", "revoke", &id]).await;
+    eventually(Duration::from_secs(5), || async {
+        get(&token, MOVIE).await.unwrap().status() == 401
+    })
+    .await;
+
+    // A second start does not make another default key.
+    exits_cleanly(all).await;
+    let again = start(&["all"], &env).await;
+    let keys = run(&["keys", "list"]).await;
+    assert_eq!(keys.matches("default").count(), 1, "{keys}");
+    exits_cleanly(again).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    let env = env_for(&db, &upstream);
+    let a = start(&["all"], &env).await;
+    let b = start(&["api"], &env).await;
+    let http = reqwest::Client::new();
+    let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
+    ready(&http, a_addr).await;
+    ready(&http, b_addr).await;
+    let x_cache = |addr: SocketAddr| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(format!("http://{addr}{MOVIE}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.headers()["x-cache"].to_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(x_cache(a_addr).await, "MISS");
+    assert_eq!(x_cache(a_addr).await, "HIT");
+    assert_eq!(x_cache(b_addr).await, "HIT");
+    let out = Command::new(env!("CARGO_BIN_EXE_larder"))
+        .args(["purge", "tmdb/movie/"])
+        .env_clear()
+        .envs(&env)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("purged 1 entries"));
+    // Both processes drop their copy: the next read fills again.
+    eventually(Duration::from_secs(5), || async {
+        x_cache(b_addr).await == "MISS"
+    })
+    .await;
+    assert_eq!(
+        x_cache(a_addr).await,
+        "HIT",
+        "a's copy was replaced by the new fill"
+    );
+    assert_eq!(upstream.count(), 2);
+    exits_cleanly(a).await;
+    exits_cleanly(b).await;
+    db.drop_db().await;
+}

@@ -1,0 +1,54 @@
+//! The shared rate limiter, computed on the database clock.
+
+use std::time::{Duration, Instant};
+
+use larder_jobs::rate::RateLimiter;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn reservations_are_spaced_across_limiters_sharing_a_database() {
+    let db = TestDb::new().await;
+    // Two "workers": separate pools, one table.
+    let a = RateLimiter::new(larder_jobs::db::pool(&db.url, 2).unwrap());
+    let b = RateLimiter::new(larder_jobs::db::pool(&db.url, 2).unwrap());
+    let started = Instant::now();
+    let mut slots = Vec::new();
+    for i in 0..40 {
+        let limiter = if i % 2 == 0 { &a } else { &b };
+        let wait = limiter.reserve("p", 20.0, 1).await.unwrap();
+        // When this call may go, relative to the start.
+        slots.push(started.elapsed() + wait);
+    }
+    slots.sort();
+    // 40 calls at 20/s with no burst span at least 39 intervals of 50 ms.
+    let span = slots[39] - slots[0];
+    assert!(span >= Duration::from_millis(1900), "span {span:?}");
+    for w in slots.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(45),
+            "slots too close: {:?}",
+            w[1] - w[0]
+        );
+    }
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn burst_goes_at_once_and_a_pause_holds_everyone() {
+    let db = TestDb::new().await;
+    let limiter = RateLimiter::new(db.pool.clone());
+    for _ in 0..5 {
+        assert_eq!(limiter.reserve("q", 10.0, 5).await.unwrap(), Duration::ZERO);
+    }
+    assert!(limiter.reserve("q", 10.0, 5).await.unwrap() > Duration::ZERO);
+    limiter.pause("q", Duration::from_secs(3)).await.unwrap();
+    let wait = limiter.reserve("q", 10.0, 5).await.unwrap();
+    assert!(wait >= Duration::from_millis(2900), "{wait:?}");
+    // Another provider is not affected.
+    assert_eq!(
+        limiter.reserve("other", 10.0, 5).await.unwrap(),
+        Duration::ZERO
+    );
+    db.drop_db().await;
+}

@@ -1,0 +1,237 @@
+//! A real HTTP upstream on loopback serving fixtures written from the
+//! providers' public documentation, with scripted faults.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::sync::watch;
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub status: u16,
+    /// `None`: the fixture for the path.
+    pub body: Option<String>,
+    pub delay: Duration,
+    pub headers: Vec<(String, String)>,
+    /// Never answer.
+    pub hang: bool,
+}
+
+impl Step {
+    pub fn status(status: u16) -> Self {
+        Step {
+            status,
+            body: Some(format!("{{\"status\":{status}}}")),
+            delay: Duration::ZERO,
+            headers: vec![],
+            hang: false,
+        }
+    }
+    pub fn fixture() -> Self {
+        Step {
+            status: 200,
+            body: None,
+            ..Step::status(200)
+        }
+    }
+    pub fn body(status: u16, body: &str) -> Self {
+        Step {
+            body: Some(body.to_string()),
+            ..Step::status(status)
+        }
+    }
+    pub fn hang() -> Self {
+        Step {
+            hang: true,
+            ..Step::status(200)
+        }
+    }
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.delay = d;
+        self
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub path: String,
+    pub query: String,
+    pub authorization: Option<String>,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    scripts: HashMap<String, VecDeque<Step>>,
+    default_delay: Duration,
+    hits: Vec<Hit>,
+}
+
+#[derive(Clone)]
+pub struct Upstream {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+    count: watch::Receiver<usize>,
+}
+
+impl Upstream {
+    pub async fn start() -> Upstream {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let (count_tx, count) = watch::channel(0usize);
+        let count_tx = Arc::new(count_tx);
+        let shared = inner.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let inner = shared.clone();
+                let count_tx = count_tx.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| answer(inner.clone(), count_tx.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Upstream { addr, inner, count }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queue answers for `path` (no query); afterwards the fixture is served.
+    pub fn script(&self, path: &str, steps: impl IntoIterator<Item = Step>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .scripts
+            .entry(path.to_string())
+            .or_default()
+            .extend(steps);
+    }
+
+    pub fn set_delay(&self, d: Duration) {
+        self.inner.lock().unwrap().default_delay = d;
+    }
+
+    pub fn hits(&self) -> Vec<Hit> {
+        self.inner.lock().unwrap().hits.clone()
+    }
+
+    pub fn count(&self) -> usize {
+        *self.count.borrow()
+    }
+
+    /// Wait until at least `n` requests arrived (deadline 30 s).
+    pub async fn wait_for_hits(&self, n: usize) {
+        let mut rx = self.count.clone();
+        tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|c| *c >= n))
+            .await
+            .unwrap_or_else(|_| panic!("upstream saw {} requests, expected {n}", self.count()))
+            .unwrap();
+    }
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// `/3/movie/550` → `tmdb/movie/550.json`; `…/v1/forecast` → `openmeteo/forecast.json`.
+fn fixture_for(path: &str) -> Option<(PathBuf, &'static str)> {
+    if let Some((_, rest)) = path.split_once("/3/") {
+        return Some((fixtures().join("tmdb").join(format!("{rest}.json")), "tmdb"));
+    }
+    if path.ends_with("/v1/forecast") {
+        return Some((fixtures().join("openmeteo/forecast.json"), "openmeteo"));
+    }
+    None
+}
+
+async fn answer(
+    inner: Arc<Mutex<Inner>>,
+    count: Arc<watch::Sender<usize>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let (step, default_delay) = {
+        let mut g = inner.lock().unwrap();
+        g.hits.push(Hit {
+            path: path.clone(),
+            query: query.clone(),
+            authorization: authorization.clone(),
+            at: Instant::now(),
+        });
+        let step = g.scripts.get_mut(&path).and_then(|q| q.pop_front());
+        (step, g.default_delay)
+    };
+    count.send_modify(|c| *c += 1);
+    let step = step.unwrap_or_else(|| Step::fixture().delay(default_delay));
+    if step.hang {
+        std::future::pending::<()>().await;
+    }
+    if !step.delay.is_zero() {
+        tokio::time::sleep(step.delay).await;
+    }
+    let (status, body) = match step.body {
+        Some(b) => (step.status, b),
+        None => match fixture_for(&path) {
+            Some((file, provider)) => {
+                let keyed = query.contains("api_key=") || authorization.is_some();
+                if provider == "tmdb" && !keyed {
+                    (
+                        401,
+                        std::fs::read_to_string(fixtures().join("tmdb/401.json")).unwrap(),
+                    )
+                } else {
+                    match std::fs::read_to_string(&file) {
+                        Ok(b) => (200, b),
+                        Err(_) => (
+                            404,
+                            std::fs::read_to_string(fixtures().join("tmdb/404.json")).unwrap(),
+                        ),
+                    }
+                }
+            }
+            None => (404, "{}".to_string()),
+        },
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+    resp.headers_mut().insert(
+        "content-type",
+        "application/json;charset=utf-8".parse().unwrap(),
+    );
+    for (k, v) in step.headers {
+        resp.headers_mut().insert(
+            hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    Ok(resp)
+}
