@@ -38,12 +38,14 @@ async fn reservations_are_spaced_across_limiters_sharing_a_database() {
 async fn burst_goes_at_once_and_a_pause_holds_everyone() {
     let db = TestDb::new().await;
     let limiter = RateLimiter::new(db.pool.clone());
+    // 1 call/s with a burst of 5: five go at once, the sixth waits ~1 s.
     for _ in 0..5 {
-        assert_eq!(limiter.reserve("q", 10.0, 5).await.unwrap(), Duration::ZERO);
+        assert_eq!(limiter.reserve("q", 1.0, 5).await.unwrap(), Duration::ZERO);
     }
-    assert!(limiter.reserve("q", 10.0, 5).await.unwrap() > Duration::ZERO);
+    let sixth = limiter.reserve("q", 1.0, 5).await.unwrap();
+    assert!(sixth > Duration::from_millis(500), "{sixth:?}");
     limiter.pause("q", Duration::from_secs(3)).await.unwrap();
-    let wait = limiter.reserve("q", 10.0, 5).await.unwrap();
+    let wait = limiter.reserve("q", 1.0, 5).await.unwrap();
     assert!(wait >= Duration::from_millis(2900), "{wait:?}");
     // Another provider is not affected.
     assert_eq!(

@@ -331,7 +331,16 @@ async fn health_readiness_and_metrics() {
     ] {
         assert!(text.contains(name), "missing {name} in\n{text}");
     }
-    assert!(!text.contains("550"), "no keys or ids in labels");
+    // Labels stay low-cardinality: no key, path or id in any label.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((_, labels)) = line.split_once('{') {
+            let labels = labels.split('}').next().unwrap();
+            assert!(
+                !labels.contains("movie") && !labels.contains("550"),
+                "{line}"
+            );
+        }
+    }
     let providers = app.get("/v1/providers").send().await.unwrap();
     let providers: serde_json::Value = providers.json().await.unwrap();
     let tmdb = providers["providers"]

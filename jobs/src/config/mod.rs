@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::error::Error;
 use crate::provider::Catalogue;
 
+mod duration;
+pub use duration::{duration_str, opt_duration_str, parse_duration};
+
 /// A secret string: redacted in `Debug` and serialisation.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -420,118 +423,5 @@ fn split_list(v: &str) -> Vec<String> {
         .collect()
 }
 
-/// `"10s"`, `"5m"`, `"30d"` in TOML.
-pub mod duration_str {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Optional durations in TOML.
-pub mod opt_duration_str {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => super::duration_str::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let s = Option::<String>::deserialize(d)?;
-        s.map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn env_overrides_defaults_and_splits_key_pools() {
-        let c = Config::load(
-            None,
-            &env(&[
-                ("LARDER_LISTEN", "0.0.0.0:9999"),
-                ("TMDB_API_KEY", "k1, k2"),
-                ("LARDER_TMDB_BASE_URL", "http://a,http://b"),
-                ("LARDER_AUTH", "off"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.listen.port(), 9999);
-        assert_eq!(c.auth, AuthMode::Off);
-        let tmdb = c.provider("tmdb").unwrap();
-        assert_eq!(tmdb.api_key.len(), 2);
-        assert_eq!(tmdb.api_key[1].expose(), "k2");
-        assert_eq!(tmdb.base_url, vec!["http://a", "http://b"]);
-    }
-
-    #[test]
-    fn bad_values_are_named() {
-        let err = Config::load(None, &env(&[("LARDER_AUTH", "maybe")])).unwrap_err();
-        assert!(err.to_string().contains("LARDER_AUTH"), "{err}");
-    }
-
-    #[test]
-    fn secrets_never_print() {
-        let c = Config::load(
-            None,
-            &env(&[
-                ("TMDB_API_KEY", "supersecret"),
-                ("DATABASE_URL", "postgres://u:hunter2@h/db"),
-                ("LARDER_ADMIN_TOKEN", "admintok"),
-            ]),
-        )
-        .unwrap();
-        let shown = format!("{c:?} {}", toml::to_string(&c).unwrap());
-        for s in ["supersecret", "hunter2", "admintok"] {
-            assert!(!shown.contains(s), "{s} leaked: {shown}");
-        }
-        assert!(shown.contains("postgres://u:[redacted]@h/db"));
-    }
-
-    #[test]
-    fn file_layer_parses_overrides_and_rejects_typos() {
-        let c: Config = toml::from_str(
-            r#"
-            wait_budget = "3s"
-            [providers.tmdb]
-            rate = 5
-            ttl = "1h"
-            [providers.tmdb.resources.movie]
-            ttl = "2d"
-            "#,
-        )
-        .unwrap();
-        assert_eq!(c.wait_budget, Duration::from_secs(3));
-        let tmdb = c.provider("tmdb").unwrap();
-        assert_eq!(tmdb.ttl, Some(Duration::from_secs(3600)));
-        assert_eq!(
-            tmdb.resources["movie"].ttl,
-            Some(Duration::from_secs(2 * 86400))
-        );
-        assert!(toml::from_str::<Config>("wait_bugdet = \"3s\"").is_err());
-    }
-}
-
-/// Parse `30d`, `12h`, `500ms`… as the configuration does.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| e.to_string())
-}
+mod tests;

@@ -1,0 +1,75 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn env_overrides_defaults_and_splits_key_pools() {
+    let c = Config::load(
+        None,
+        &env(&[
+            ("LARDER_LISTEN", "0.0.0.0:9999"),
+            ("TMDB_API_KEY", "k1, k2"),
+            ("LARDER_TMDB_BASE_URL", "http://a,http://b"),
+            ("LARDER_AUTH", "off"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.listen.port(), 9999);
+    assert_eq!(c.auth, AuthMode::Off);
+    let tmdb = c.provider("tmdb").unwrap();
+    assert_eq!(tmdb.api_key.len(), 2);
+    assert_eq!(tmdb.api_key[1].expose(), "k2");
+    assert_eq!(tmdb.base_url, vec!["http://a", "http://b"]);
+}
+
+#[test]
+fn bad_values_are_named() {
+    let err = Config::load(None, &env(&[("LARDER_AUTH", "maybe")])).unwrap_err();
+    assert!(err.to_string().contains("LARDER_AUTH"), "{err}");
+}
+
+#[test]
+fn secrets_never_print() {
+    let c = Config::load(
+        None,
+        &env(&[
+            ("TMDB_API_KEY", "supersecret"),
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("LARDER_ADMIN_TOKEN", "admintok"),
+        ]),
+    )
+    .unwrap();
+    let shown = format!("{c:?} {}", toml::to_string(&c).unwrap());
+    for s in ["supersecret", "hunter2", "admintok"] {
+        assert!(!shown.contains(s), "{s} leaked: {shown}");
+    }
+    assert!(shown.contains("postgres://u:[redacted]@h/db"));
+}
+
+#[test]
+fn file_layer_parses_overrides_and_rejects_typos() {
+    let c: Config = toml::from_str(
+        r#"
+        wait_budget = "3s"
+        [providers.tmdb]
+        rate = 5
+        ttl = "1h"
+        [providers.tmdb.resources.movie]
+        ttl = "2d"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.wait_budget, Duration::from_secs(3));
+    let tmdb = c.provider("tmdb").unwrap();
+    assert_eq!(tmdb.ttl, Some(Duration::from_secs(3600)));
+    assert_eq!(
+        tmdb.resources["movie"].ttl,
+        Some(Duration::from_secs(2 * 86400))
+    );
+    assert!(toml::from_str::<Config>("wait_bugdet = \"3s\"").is_err());
+}
