@@ -171,6 +171,11 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
         Command::Worker { .. } => {
             let shutdown = shutdown_signal();
             let concurrency = config.worker.concurrency;
+            // Install the recorder even when not served: metrics cost nothing then.
+            let _ = larder_api::metrics_handle();
+            if let Some(addr) = config.metrics_listen {
+                tokio::spawn(larder_api::serve_metrics(addr, wait_for(shutdown.clone())));
+            }
             larder_worker::run(config, pool, concurrency, wait_for(shutdown)).await?;
             Ok(())
         }

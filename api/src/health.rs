@@ -123,7 +123,7 @@ pub fn providers(state: &State) -> Reply {
                 .resources
                 .iter()
                 .map(|r| {
-                    let ttl = r.ttl;
+                    let ttl = r.ttl_for(p.def, &state.config);
                     json!({
                         "name": r.name,
                         "route": format!("/v1/{}/{}", p.def.id, r.route),

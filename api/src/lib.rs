@@ -232,3 +232,43 @@ fn status_label(s: StatusCode) -> &'static str {
         _ => "other",
     }
 }
+
+/// A minimal server for processes without the API (`larder worker`):
+/// `/metrics` and `/livez` only, until `shutdown` resolves.
+pub async fn serve_metrics(
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    let handle = metrics_handle();
+    tracing::info!(%addr, "metrics listening");
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            r = listener.accept() => match r { Ok(s) => s, Err(_) => continue },
+        };
+        let handle = handle.clone();
+        let service = service_fn(move |req: Request<Incoming>| {
+            let handle = handle.clone();
+            async move {
+                Ok::<_, Infallible>(match req.uri().path() {
+                    "/metrics" => {
+                        reply::text(StatusCode::OK, "text/plain; version=0.0.4", handle.render())
+                    }
+                    "/livez" => reply::text(StatusCode::OK, "text/plain", "ok"),
+                    _ => ApiError::not_found().into_reply(),
+                })
+            }
+        });
+        tokio::spawn(async move {
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

@@ -64,6 +64,14 @@ async fn start(args: &[&str], env: &BTreeMap<String, String>) -> Proc {
     Proc { child, addr }
 }
 
+/// A loopback address nothing listens on right now.
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 fn sigterm(p: &Proc) {
     let pid = p.child.id().expect("running") as i32;
     // SAFETY: sending a signal to our own child process.
@@ -99,10 +107,13 @@ async fn two_apis_and_two_workers_make_one_upstream_call_for_200_callers() {
     upstream.set_delay(Duration::from_millis(300));
     let env = env_for(&db, &upstream);
     let apis = [start(&["api"], &env).await, start(&["api"], &env).await];
-    let workers = [
-        start(&["worker", "--concurrency", "4"], &env).await,
-        start(&["worker", "--concurrency", "4"], &env).await,
-    ];
+    let metrics_addrs = [free_addr(), free_addr()];
+    let mut workers = Vec::new();
+    for addr in metrics_addrs {
+        let mut env = env.clone();
+        env.insert("LARDER_METRICS_LISTEN".into(), addr.to_string());
+        workers.push(start(&["worker", "--concurrency", "4"], &env).await);
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(200)
         .build()
@@ -136,6 +147,22 @@ async fn two_apis_and_two_workers_make_one_upstream_call_for_200_callers() {
         1,
         "exactly one upstream request across processes"
     );
+    // Worker processes serve their own metrics: the one call shows in one of them.
+    let mut seen = 0;
+    for addr in metrics_addrs {
+        let text = http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("worker metrics endpoint")
+            .text()
+            .await
+            .unwrap();
+        if text.contains("larder_upstream_requests_total{provider=\"tmdb\",status=\"200\"} 1") {
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 1, "one worker made the call");
     for p in apis.into_iter().chain(workers) {
         exits_cleanly(p).await;
     }

@@ -83,6 +83,9 @@ pub struct Config {
     pub hot_cache_bytes: u64,
     /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
+    /// `LARDER_METRICS_LISTEN`: where a `larder worker` process serves
+    /// `/metrics` (API processes serve it on `listen`). Unset: not served.
+    pub metrics_listen: Option<SocketAddr>,
     pub worker: WorkerConfig,
     pub upstream: UpstreamConfig,
     /// Per-provider settings, keyed by provider id (`tmdb`, `openmeteo`, …).
@@ -214,6 +217,7 @@ impl Default for Config {
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
             db_max_connections: 20,
+            metrics_listen: None,
             worker: WorkerConfig::default(),
             upstream: UpstreamConfig::default(),
             providers: BTreeMap::new(),
@@ -338,6 +342,9 @@ impl Config {
         }
         if let Some(v) = env.var("LARDER_DB_MAX_CONNECTIONS") {
             self.db_max_connections = parse("LARDER_DB_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_METRICS_LISTEN") {
+            self.metrics_listen = Some(parse("LARDER_METRICS_LISTEN", &v)?);
         }
         if let Some(v) = env.var("LARDER_WORKER_CONCURRENCY") {
             self.worker.concurrency = parse("LARDER_WORKER_CONCURRENCY", &v)?;

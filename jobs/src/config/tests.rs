@@ -73,3 +73,27 @@ fn file_layer_parses_overrides_and_rejects_typos() {
     );
     assert!(toml::from_str::<Config>("wait_bugdet = \"3s\"").is_err());
 }
+
+#[test]
+fn the_example_file_parses_and_states_the_defaults() {
+    let example: Config = toml::from_str(include_str!("../../../larder.toml.example")).unwrap();
+    let d = Config::default();
+    assert_eq!(example.database_url.0, d.database_url.0);
+    assert_eq!(example.listen, d.listen);
+    assert_eq!(example.auth, d.auth);
+    assert_eq!(example.wait_budget, d.wait_budget);
+    assert_eq!(example.hot_cache_bytes, d.hot_cache_bytes);
+    assert_eq!(example.db_max_connections, d.db_max_connections);
+    assert_eq!(example.worker.concurrency, d.worker.concurrency);
+    assert_eq!(example.worker.heartbeat, d.worker.heartbeat);
+    assert_eq!(
+        example.worker.keep_finished_jobs,
+        d.worker.keep_finished_jobs
+    );
+    assert_eq!(example.upstream.timeout, d.upstream.timeout);
+    assert_eq!(example.upstream.attempts, d.upstream.attempts);
+    assert_eq!(example.upstream.backoff_base, d.upstream.backoff_base);
+    assert_eq!(example.upstream.backoff_max, d.upstream.backoff_max);
+    assert_eq!(example.upstream.retry_after_max, d.upstream.retry_after_max);
+    assert_eq!(example.upstream.max_body_bytes, d.upstream.max_body_bytes);
+}

@@ -292,6 +292,32 @@ impl ResourceDef {
             .split('/')
             .any(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(name))
     }
+
+    /// This resource's TTLs after configuration overrides: provider level,
+    /// then resource level.
+    pub fn ttl_for(&self, provider: &ProviderDef, config: &Config) -> Ttl {
+        let mut ttl = self.ttl;
+        if let Some(p) = config.provider(provider.id) {
+            let apply = |ttl: &mut Ttl, o: [Option<Duration>; 4]| {
+                let [f, s, n, e] = o;
+                ttl.fresh = f.unwrap_or(ttl.fresh);
+                ttl.stale = s.unwrap_or(ttl.stale);
+                ttl.negative = n.unwrap_or(ttl.negative);
+                ttl.max_stale_on_error = e.unwrap_or(ttl.max_stale_on_error);
+            };
+            apply(
+                &mut ttl,
+                [p.ttl, p.stale, p.negative_ttl, p.max_stale_on_error],
+            );
+            if let Some(r) = p.resources.get(self.name) {
+                apply(
+                    &mut ttl,
+                    [r.ttl, r.stale, r.negative_ttl, r.max_stale_on_error],
+                );
+            }
+        }
+        ttl
+    }
 }
 
 impl Resolved {
@@ -305,29 +331,9 @@ impl Resolved {
         s
     }
 
-    /// TTLs after configuration overrides (provider level, then resource level).
+    /// TTLs after configuration overrides.
     pub fn ttl(&self, config: &Config) -> Ttl {
-        let mut ttl = self.resource.ttl;
-        if let Some(p) = config.provider(self.provider.id) {
-            let apply = |ttl: &mut Ttl, o: [Option<Duration>; 4]| {
-                let [f, s, n, e] = o;
-                ttl.fresh = f.unwrap_or(ttl.fresh);
-                ttl.stale = s.unwrap_or(ttl.stale);
-                ttl.negative = n.unwrap_or(ttl.negative);
-                ttl.max_stale_on_error = e.unwrap_or(ttl.max_stale_on_error);
-            };
-            apply(
-                &mut ttl,
-                [p.ttl, p.stale, p.negative_ttl, p.max_stale_on_error],
-            );
-            if let Some(r) = p.resources.get(self.resource.name) {
-                apply(
-                    &mut ttl,
-                    [r.ttl, r.stale, r.negative_ttl, r.max_stale_on_error],
-                );
-            }
-        }
-        ttl
+        self.resource.ttl_for(self.provider, config)
     }
 }
 

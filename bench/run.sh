@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# larder benchmarks (see BENCHMARKS.md). Needs nginx and wrk (installed from
+# Debian's packages when missing) and the local PostgreSQL. Release builds.
+#   bench/run.sh            all four
+#   bench/run.sh hit        one of: hit wake coalesce throughput
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-all}"
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/larder_bench"
+./scripts/ensure-postgres
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+fi
+cargo build --release --quiet --bin larder -p larder-bench
+bin=target/release
+work=$(mktemp -d /tmp/larder-bench.XXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS larder_bench WITH (FORCE)"
+"$bin/larder" migrate >/dev/null 2>&1
+token=$("$bin/larder" keys create --name bench 2>/dev/null | tail -n1)
+
+common_env=(TMDB_API_KEY=bench LARDER_TMDB_RATE=1000000 RUST_LOG=warn LARDER_LOG_FORMAT=json)
+
+start_fixture() { # port delay_ms
+  "$bin/larder-bench" fixture --addr "127.0.0.1:$1" --delay-ms "$2" & pids+=($!)
+}
+start_larder() { # name port upstream_port args...
+  local name=$1 port=$2 up=$3; shift 3
+  env "${common_env[@]}" LARDER_LISTEN="127.0.0.1:$port" LARDER_TMDB_BASE_URL="http://127.0.0.1:$up" \
+    "$bin/larder" --no-migrate "$@" >"$work/$name.out" 2>"$work/$name.err" & pids+=($!)
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "larder $name did not become ready" >&2; cat "$work/$name.err" >&2; exit 1
+}
+stop_all() { cleanup; pids=(); }
+wrk_rps() { # url [header]
+  wrk -t1 -c64 -d10s --latency "$@" | awk '/Requests\/sec/ {print $2} /  99%/ {p99=$2} END {print p99}' | paste -sd' '
+}
+
+if [[ $what == all || $what == hit ]]; then
+  start_fixture 9180 0
+  start_larder hit 8380 9180 all
+  auth=(-H "Authorization: Bearer $token")
+  curl -fsS "${auth[@]}" http://127.0.0.1:8380/v1/tmdb/movie/550 -o /dev/null
+  cat >"$work/nginx.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx.err warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=c:10m max_size=100m inactive=1h;
+  server {
+    listen 127.0.0.1:8390;
+    location / {
+      proxy_pass http://127.0.0.1:9180;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache c;
+      proxy_cache_valid 200 1h;
+      add_header X-Cache-Status \$upstream_cache_status;
+    }
+  }
+}
+NGINX
+  nginx -c "$work/nginx.conf" & pids+=($!)
+  for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:8390/3/movie/550 -o /dev/null 2>&1 && break; sleep 0.1; done
+  status=$(curl -sS -D - -o /dev/null http://127.0.0.1:8390/3/movie/550 | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status" {print $2}')
+  [[ $status == HIT ]] || { echo "nginx is not serving from its cache ($status)" >&2; exit 1; }
+  bytes=$(curl -fsS "${auth[@]}" http://127.0.0.1:8380/v1/tmdb/movie/550 | wc -c)
+  echo "hit path: ${bytes}-byte JSON, wrk -t1 -c64 -d10s, two alternating runs each (req/s, p99)"
+  for round in 1 2; do
+    echo "  nginx proxy_cache  run $round: $(wrk_rps http://127.0.0.1:8390/3/movie/550)"
+    echo "  larder (with auth) run $round: $(wrk_rps "${auth[@]}" http://127.0.0.1:8380/v1/tmdb/movie/550)"
+  done
+  stop_all
+fi
+
+if [[ $what == all || $what == wake ]]; then
+  start_larder wake 8381 9199 api   # no worker: the driver plays the worker
+  "$bin/larder-bench" wake --api http://127.0.0.1:8381 --db "$DATABASE_URL" --token "$token" --n 300
+  stop_all
+fi
+
+if [[ $what == all || $what == coalesce ]]; then
+  start_fixture 9181 300
+  start_larder coalesce 8382 9181 all
+  "$bin/larder-bench" coalesce --api http://127.0.0.1:8382 --token "$token" --callers 200 --rounds 10 --upstream-ms 300
+  stop_all
+fi
+
+if [[ $what == all || $what == throughput ]]; then
+  start_fixture 9182 0
+  for c in 64; do
+    env "${common_env[@]}" LARDER_TMDB_BASE_URL=http://127.0.0.1:9182 \
+      "$bin/larder" --no-migrate worker --concurrency "$c" >"$work/worker.out" 2>"$work/worker.err" & pids+=($!)
+  done
+  "$bin/larder-bench" throughput --db "$DATABASE_URL" --n 3000
+  stop_all
+fi

@@ -1,0 +1,288 @@
+//! Benchmark drivers for larder. `bench/run.sh` starts the processes and
+//! calls these; see BENCHMARKS.md. Measurements, not tests.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use futures_util::future::join_all;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use larder_jobs::job::FetchReason;
+use larder_jobs::provider::Catalogue;
+use larder_jobs::store::{NewEntry, Store};
+
+const MOVIE: &str = include_str!("../../tests/fixtures/tmdb/movie/550.json");
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve TMDB-shaped movie documents (any id) after `delay_ms`.
+    Fixture {
+        #[arg(long)]
+        addr: String,
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+    },
+    /// Latency from a fill's commit to the waiting caller's response.
+    Wake {
+        #[arg(long)]
+        api: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 300)]
+        n: usize,
+    },
+    /// N callers on one fresh key at once; latency added over the upstream's.
+    Coalesce {
+        #[arg(long)]
+        api: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        callers: usize,
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+        #[arg(long, default_value_t = 300)]
+        upstream_ms: u64,
+        #[arg(long, default_value_t = 100_000)]
+        first_id: u64,
+    },
+    /// Fetch jobs per second through the queue (workers run separately).
+    Throughput {
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 2000)]
+        n: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        first_id: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Fixture { addr, delay_ms } => fixture(&addr, Duration::from_millis(delay_ms)).await,
+        Cmd::Wake { api, db, token, n } => wake(&api, &db, &token, n).await,
+        Cmd::Coalesce {
+            api,
+            token,
+            callers,
+            rounds,
+            upstream_ms,
+            first_id,
+        } => coalesce(&api, &token, callers, rounds, upstream_ms, first_id).await,
+        Cmd::Throughput { db, n, first_id } => throughput(&db, n, first_id).await,
+    }
+}
+
+async fn fixture(addr: &str, delay: Duration) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let svc = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let mut r = Response::new(Full::new(Bytes::from_static(MOVIE.as_bytes())));
+                r.headers_mut().insert(
+                    "content-type",
+                    "application/json;charset=utf-8".parse().unwrap(),
+                );
+                r.headers_mut()
+                    .insert("cache-control", "public, max-age=3600".parse().unwrap());
+                Ok::<_, Infallible>(r)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn percentiles(name: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{name}: n={} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        v.len(),
+        p(0.5).as_secs_f64() * 1e3,
+        p(0.9).as_secs_f64() * 1e3,
+        p(0.99).as_secs_f64() * 1e3,
+        v[v.len() - 1].as_secs_f64() * 1e3
+    );
+}
+
+/// For each of `n` fresh keys: a caller waits on the API (no worker runs);
+/// once its fill is recorded as in flight, this process plays the worker and
+/// commits the entry via the store (which notifies). Measured: commit
+/// returned → caller's response complete.
+async fn wake(api: &str, db: &str, token: &str, n: usize) -> Result<()> {
+    let pool = larder_jobs::db::pool(db, 4)?;
+    let store = Store::new(pool.clone());
+    let http = reqwest::Client::new();
+    let ttl = Catalogue::builtin()
+        .resolve("tmdb", "movie/1", "")?
+        .resource
+        .ttl;
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = 5_000_000 + i as u64;
+        let key = Catalogue::builtin()
+            .resolve("tmdb", &format!("movie/{id}"), "")?
+            .key;
+        let req = http
+            .get(format!("{api}/v1/tmdb/movie/{id}"))
+            .bearer_auth(token)
+            .header("prefer", "wait=30")
+            .send();
+        let caller = tokio::spawn(async move {
+            let r = req.await?;
+            let status = r.status();
+            r.bytes().await?;
+            Ok::<_, reqwest::Error>((status, Instant::now()))
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !store.in_flight(&key).await? {
+            if Instant::now() > deadline {
+                bail!("fill for {key} never started");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Let the API settle into its wait.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let entry = NewEntry {
+            status: 200,
+            content_type: "application/json".into(),
+            body: Bytes::from_static(MOVIE.as_bytes()),
+        };
+        store.complete(&key, &entry, &ttl).await?;
+        let committed = Instant::now();
+        let (status, answered) = caller.await??;
+        if status != 200 {
+            bail!("caller got {status}");
+        }
+        samples.push(answered.saturating_duration_since(committed));
+    }
+    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = 'larder.fetch'")
+        .execute(&pool)
+        .await?;
+    percentiles("wake latency (commit → response)", samples);
+    Ok(())
+}
+
+async fn coalesce(
+    api: &str,
+    token: &str,
+    callers: usize,
+    rounds: usize,
+    upstream_ms: u64,
+    first_id: u64,
+) -> Result<()> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(callers)
+        .build()?;
+    // Open the connections first, so connection set-up is not measured.
+    join_all((0..callers).map(|_| http.get(format!("{api}/livez")).send())).await;
+    let upstream = Duration::from_millis(upstream_ms);
+    let mut added = Vec::with_capacity(callers * rounds);
+    for round in 0..rounds {
+        let url = Arc::new(format!("{api}/v1/tmdb/movie/{}", first_id + round as u64));
+        let calls = (0..callers).map(|_| {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                let started = Instant::now();
+                let r = http
+                    .get(url.as_str())
+                    .bearer_auth(token)
+                    .header("prefer", "wait=30")
+                    .send()
+                    .await?;
+                let status = r.status();
+                r.bytes().await?;
+                Ok::<_, reqwest::Error>((status, started.elapsed()))
+            }
+        });
+        for r in join_all(calls).await {
+            let (status, took) = r?;
+            if status != 200 {
+                bail!("caller got {status}");
+            }
+            added.push(took.saturating_sub(upstream));
+        }
+    }
+    percentiles(
+        &format!("{callers} coalesced callers, added over a {upstream_ms} ms upstream"),
+        added,
+    );
+    Ok(())
+}
+
+async fn throughput(db: &str, n: usize, first_id: u64) -> Result<()> {
+    let pool = larder_jobs::db::pool(db, 16)?;
+    let store = Store::new(pool.clone());
+    let keys: Vec<_> = (0..n as u64)
+        .map(|i| {
+            Catalogue::builtin()
+                .resolve("tmdb", &format!("movie/{}", first_id + i), "")
+                .map(|r| r.key)
+        })
+        .collect::<Result<_, _>>()?;
+    let since: f64 = sqlx::query_scalar("SELECT extract(epoch from now())::float8")
+        .fetch_one(&pool)
+        .await?;
+    let started = Instant::now();
+    let chunks: Vec<_> = keys.chunks(n.div_ceil(16)).map(|c| c.to_vec()).collect();
+    join_all(chunks.into_iter().map(|chunk| {
+        let store = store.clone();
+        async move {
+            for k in chunk {
+                store.enqueue(&k, FetchReason::Miss).await?;
+            }
+            Ok::<_, larder_jobs::Error>(())
+        }
+    }))
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
+    let enqueued = started.elapsed();
+    loop {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM larder_cache WHERE fetched_at >= to_timestamp($1)",
+        )
+        .bind(since)
+        .fetch_one(&pool)
+        .await
+        .context("count")?;
+        if done as usize >= n {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("only {done} of {n} done after 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed();
+    println!(
+        "queue throughput: {n} fetch jobs in {:.2}s = {:.0} jobs/s (enqueue alone: {:.0} jobs/s)",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64(),
+        n as f64 / enqueued.as_secs_f64()
+    );
+    Ok(())
+}
