@@ -11,9 +11,10 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/larder_bench"
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
 fi
-cargo build --release --quiet --bin larder -p larder-bench
+cargo build --release --quiet -p larder -p larder-bench
 bin=target/release
 work=$(mktemp -d /tmp/larder-bench.XXXX)
+chmod 755 "$work"   # nginx workers (www-data) keep their cache here
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT

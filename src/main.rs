@@ -229,7 +229,11 @@ async fn connect(config: &Config, migrate: bool) -> Result<PgPool> {
     loop {
         let attempt = async {
             larder_jobs::db::create_if_missing(url).await?;
-            let pool = larder_jobs::db::pool(url, config.db_max_connections)?;
+            let pool = larder_jobs::db::pool_with(
+                url,
+                config.db_max_connections,
+                config.db_synchronous_commit,
+            )?;
             if migrate {
                 larder_jobs::db::migrate(&pool).await?;
             }

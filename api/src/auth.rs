@@ -1,7 +1,9 @@
 //! Service-key authentication. Verified tokens are remembered for a short
-//! while so the hit path needs no database round trip; revocations are
-//! announced and clear that memory in every process at once.
+//! while so the hit path needs no database round trip and no hashing (the
+//! memory is keyed by the presented token; only its SHA-256 is ever stored
+//! or logged). Revocations are announced and clear it in every process.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::HeaderMap;
@@ -15,7 +17,9 @@ use crate::state::State;
 /// How long a verified (or unknown) token is remembered.
 pub const GRANT_TTL: Duration = Duration::from_secs(30);
 
-pub fn grant_cache() -> moka::sync::Cache<String, Option<Grant>> {
+pub type Grants = moka::sync::Cache<String, Option<Arc<Grant>>>;
+
+pub fn grant_cache() -> Grants {
     moka::sync::Cache::builder()
         .max_capacity(10_000)
         .time_to_live(GRANT_TTL)
@@ -39,12 +43,11 @@ pub async fn check(
     }
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <service key>"))?;
-    let hash = hash_token(token);
-    let grant = match state.grants.get(&hash) {
+    let grant = match state.grants.get(token) {
         Some(g) => g,
         None => {
-            let g = state.keys.verify(&hash).await?;
-            state.grants.insert(hash, g.clone());
+            let g = state.keys.verify(&hash_token(token)).await?.map(Arc::new);
+            state.grants.insert(token.to_owned(), g.clone());
             g
         }
     };

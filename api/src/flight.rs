@@ -53,6 +53,7 @@ pub enum Signal {
 }
 
 pub struct Flight {
+    reason: FetchReason,
     state: watch::Sender<FlightState>,
     signals: mpsc::UnboundedSender<Signal>,
 }
@@ -82,6 +83,7 @@ impl Flights {
                 let (state_tx, state_rx) = watch::channel(FlightState::Enqueuing);
                 let (sig_tx, sig_rx) = mpsc::unbounded_channel();
                 let flight = Arc::new(Flight {
+                    reason,
                     state: state_tx,
                     signals: sig_tx,
                 });
@@ -90,6 +92,20 @@ impl Flights {
                 state_rx
             }
         }
+    }
+
+    /// Join a *miss* fill already under way in this process, without asking
+    /// the database first: when 200 callers miss one key at once, only the
+    /// first reads and enqueues. (A refresh flight means an entry exists, so
+    /// callers must read it instead.)
+    pub fn join_miss(&self, key: &CacheKey) -> Option<watch::Receiver<FlightState>> {
+        let f = self.map.get(&key.hash())?;
+        if f.reason != FetchReason::Miss || matches!(*f.state.borrow(), FlightState::Done(_)) {
+            return None;
+        }
+        metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
+            .increment(1);
+        Some(f.state.subscribe())
     }
 
     /// Route a notification to the flight of `hash`, if this process has one.
@@ -182,13 +198,17 @@ async fn run_flight(
             return FillResult::Unavailable;
         }
     }
+    tracing::debug!(key = %key, "fill enqueued; waiting");
     flight.state.send_replace(FlightState::Waiting);
     let deadline = tokio::time::sleep(FLIGHT_MAX);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             signal = signals.recv() => match signal {
-                Some(Signal::Notice(FillNotice::Stored)) => return read_entry(state, key).await,
+                Some(Signal::Notice(FillNotice::Stored)) => {
+                    tracing::debug!(key = %key, "fill notice received");
+                    return read_entry(state, key).await;
+                }
                 Some(Signal::Notice(FillNotice::Failed(kind))) => return FillResult::Failed(kind),
                 Some(Signal::Recheck) => match state.store.in_flight(key).await {
                     Ok(false) => return read_entry(state, key).await,

@@ -39,6 +39,21 @@ pub async fn read(
     let key = &resolved.key;
     let entry = match state.hot.get(key.hash(), key.as_str()) {
         Some(e) => Some(e),
+        None => {
+            if let Some(rx) = state.flights.join_miss(key) {
+                lookup(provider, "miss");
+                let budget = prefer_wait(headers).unwrap_or(state.config.wait_budget);
+                return answer_fill(
+                    flight::wait(rx, budget).await,
+                    None,
+                    headers.get(IF_NONE_MATCH),
+                );
+            }
+            None
+        }
+    };
+    let entry = match entry {
+        Some(e) => Some(e),
         None => match state.store.lookup(key).await? {
             Some(e) => HotEntry::from_entry(key.as_str(), &e)
                 .inspect(|h| state.hot.insert(key.hash(), h.clone())),
@@ -67,11 +82,21 @@ pub async fn read(
     lookup(provider, "miss");
     let budget = prefer_wait(headers).unwrap_or(state.config.wait_budget);
     let rx = state.flights.join(state, key, FetchReason::Miss);
+    answer_fill(flight::wait(rx, budget).await, fallback, inm)
+}
+
+/// Answer a miss from its fill's result; `fallback` is an old entry that may
+/// be served (as STALE) when the fill fails or is still going.
+fn answer_fill(
+    result: Option<FillResult>,
+    fallback: Option<Arc<HotEntry>>,
+    inm: Option<&HeaderValue>,
+) -> Result<Reply, ApiError> {
     let stale_or = |err: ApiError| match &fallback {
         Some(e) => serve(e, "STALE", inm, now_millis()),
         None => Err(err),
     };
-    match flight::wait(rx, budget).await {
+    match result {
         Some(FillResult::Entry(e)) => {
             let now = now_millis();
             let label = if e.freshness(now) == Freshness::Fresh {

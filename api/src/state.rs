@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use larder_jobs::config::Config;
-use larder_jobs::keys::{Grant, Keys};
+use larder_jobs::keys::Keys;
 use larder_jobs::provider::ProviderSettings;
 use larder_jobs::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -18,7 +18,7 @@ pub struct State {
     pub keys: Keys,
     pub hot: HotCache,
     pub flights: Flights,
-    pub grants: moka::sync::Cache<String, Option<Grant>>,
+    pub grants: crate::auth::Grants,
     pub providers: Vec<ProviderSettings>,
     /// The fill listener holds a live connection.
     pub listener_up: AtomicBool,

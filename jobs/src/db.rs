@@ -28,7 +28,22 @@ pub async fn create_if_missing(url: &str) -> Result<(), Error> {
 /// A pool for `url`. Connections are not pinged before use (that would add a
 /// round trip to every query); a broken one fails once and is dropped.
 pub fn pool(url: &str, max_connections: u32) -> Result<PgPool, Error> {
-    let options = PgConnectOptions::from_str(url)?.application_name("larder");
+    pool_with(url, max_connections, false)
+}
+
+/// [`pool`] with the session's `synchronous_commit` (see
+/// `Config::db_synchronous_commit`).
+pub fn pool_with(
+    url: &str,
+    max_connections: u32,
+    synchronous_commit: bool,
+) -> Result<PgPool, Error> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("larder")
+        .options([(
+            "synchronous_commit",
+            if synchronous_commit { "on" } else { "off" },
+        )]);
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)

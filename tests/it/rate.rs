@@ -27,7 +27,11 @@ async fn reservations_are_spaced_across_limiters_sharing_a_database() {
     let interval = Duration::from_millis(50);
     for (k, slot) in slots.iter().enumerate() {
         let earliest = (interval * k as u32).saturating_sub(Duration::from_millis(100));
-        assert!(*slot - slots[0] >= earliest, "call {k} at {:?}", *slot - slots[0]);
+        assert!(
+            *slot - slots[0] >= earliest,
+            "call {k} at {:?}",
+            *slot - slots[0]
+        );
     }
     let span = slots[39] - slots[0];
     assert!(span >= Duration::from_millis(1850), "span {span:?}");

@@ -113,9 +113,12 @@ impl Fetcher {
         }
 
         let ttl = resolved.ttl(&self.config);
+        tracing::debug!(key = %key, "fetching");
         match self.fetch_with_retries(settings, &resolved).await {
             Ok((entry, calls)) => {
+                tracing::debug!(key = %key, "fetched; storing");
                 self.store.complete(key, &entry, &ttl).await?;
+                tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {
                     status: entry.status,
                     calls,

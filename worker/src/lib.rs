@@ -24,9 +24,6 @@ use sqlx::PgPool;
 
 pub use fetch::{Fetcher, Outcome};
 
-/// Fallback poll for jobs that no INSERT announced.
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("worker setup failed: {0}")]
@@ -140,12 +137,12 @@ async fn run_once(
         .batch_size(concurrency)
         .heartbeat_interval(config.worker.heartbeat)
         .missed_heartbeats(3);
-    // Wake on NOTIFY for new jobs (milliseconds), and poll every second too:
-    // apalis only notifies on INSERT, so jobs handed back by a dead worker or
-    // awaiting a retry are found by the poll.
+    // Wake on NOTIFY for new jobs (milliseconds), and poll too: apalis only
+    // notifies on INSERT, so jobs handed back by a dead worker or awaiting a
+    // retry are found by the poll.
     let wake = Strategy::new()
         .stream(Pubsub::new(pool.clone(), FETCH_QUEUE.to_string()))
-        .interval(POLL_INTERVAL);
+        .interval(config.worker.poll);
     let backend = PostgresStorage::<serde_json::Value>::new(pool)
         .with_config(queue_config)
         .poll_with_strategy(wake);

@@ -83,6 +83,13 @@ pub struct Config {
     pub hot_cache_bytes: u64,
     /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
+    /// `LARDER_DB_SYNCHRONOUS_COMMIT`: Postgres `synchronous_commit` for
+    /// larder's connections. Off by default: everything larder writes can be
+    /// fetched again, and a database crash then loses at most the last fraction
+    /// of a second of fills, whole (an entry with its in-flight record, a job
+    /// with its in-flight record), never half of one. It saves an fsync wait
+    /// on every enqueue and fill.
+    pub db_synchronous_commit: bool,
     /// `LARDER_METRICS_LISTEN`: where a `larder worker` process serves
     /// `/metrics` (API processes serve it on `listen`). Unset: not served.
     pub metrics_listen: Option<SocketAddr>,
@@ -104,6 +111,11 @@ pub struct WorkerConfig {
     /// Finished queue rows older than this are pruned.
     #[serde(with = "duration_str")]
     pub keep_finished_jobs: Duration,
+    /// `LARDER_WORKER_POLL`: how often an idle worker looks for jobs that no
+    /// notification announced (rescued from a dead worker, due for retry,
+    /// or whose notification apalis missed).
+    #[serde(with = "duration_str")]
+    pub poll: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,6 +230,7 @@ impl Default for Config {
             hot_cache_bytes: 256 * 1024 * 1024,
             db_max_connections: 20,
             metrics_listen: None,
+            db_synchronous_commit: false,
             worker: WorkerConfig::default(),
             upstream: UpstreamConfig::default(),
             providers: BTreeMap::new(),
@@ -231,6 +244,7 @@ impl Default for WorkerConfig {
             concurrency: 16,
             heartbeat: Duration::from_secs(5),
             keep_finished_jobs: Duration::from_secs(3600),
+            poll: Duration::from_millis(250),
         }
     }
 }
@@ -343,6 +357,17 @@ impl Config {
         if let Some(v) = env.var("LARDER_DB_MAX_CONNECTIONS") {
             self.db_max_connections = parse("LARDER_DB_MAX_CONNECTIONS", &v)?;
         }
+        if let Some(v) = env.var("LARDER_DB_SYNCHRONOUS_COMMIT") {
+            self.db_synchronous_commit = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "LARDER_DB_SYNCHRONOUS_COMMIT={v:?}: expected on or off"
+                    )));
+                }
+            };
+        }
         if let Some(v) = env.var("LARDER_METRICS_LISTEN") {
             self.metrics_listen = Some(parse("LARDER_METRICS_LISTEN", &v)?);
         }
@@ -351,6 +376,9 @@ impl Config {
         }
         if let Some(v) = env.var("LARDER_WORKER_HEARTBEAT") {
             self.worker.heartbeat = dur("LARDER_WORKER_HEARTBEAT", &v)?;
+        }
+        if let Some(v) = env.var("LARDER_WORKER_POLL") {
+            self.worker.poll = dur("LARDER_WORKER_POLL", &v)?;
         }
         if let Some(v) = env.var("LARDER_UPSTREAM_TIMEOUT") {
             self.upstream.timeout = dur("LARDER_UPSTREAM_TIMEOUT", &v)?;
