@@ -16,7 +16,8 @@ bin=target/release
 work=$(mktemp -d /tmp/larder-bench.XXXX)
 chmod 755 "$work"   # nginx workers (www-data) keep their cache here
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+wpids=()
+cleanup() { for p in "${pids[@]}" "${wpids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS larder_bench WITH (FORCE)"
@@ -95,10 +96,14 @@ fi
 
 if [[ $what == all || $what == throughput ]]; then
   start_fixture 9182 0
-  for c in 64; do
-    env "${common_env[@]}" LARDER_TMDB_BASE_URL=http://127.0.0.1:9182 \
-      "$bin/larder" --no-migrate worker --concurrency "$c" >"$work/worker.out" 2>"$work/worker.err" & pids+=($!)
+  for workers in 1 2; do
+    for w in $(seq 1 "$workers"); do
+      env "${common_env[@]}" LARDER_TMDB_BASE_URL=http://127.0.0.1:9182 \
+        "$bin/larder" --no-migrate worker --concurrency 64 >"$work/worker$w.out" 2>"$work/worker$w.err" & wpids+=($!)
+    done
+    echo -n "$workers worker process(es), concurrency 64: "
+    "$bin/larder-bench" throughput --db "$DATABASE_URL" --n 3000 --first-id $((workers * 1000000))
+    kill "${wpids[@]}"; wait "${wpids[@]}" 2>/dev/null || true; wpids=()
   done
-  "$bin/larder-bench" throughput --db "$DATABASE_URL" --n 3000
   stop_all
 fi
