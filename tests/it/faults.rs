@@ -247,3 +247,41 @@ impl TcpProxy {
         let _ = self.up.send(up);
     }
 }
+
+#[tokio::test]
+async fn pruning_removes_finished_jobs_dead_entries_and_abandoned_fills() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.get("/v1/tmdb/tv/1399").send().await.unwrap().status(),
+        200
+    );
+    eventually(Duration::from_secs(10), || async {
+        app.db
+            .count("SELECT count(*) FROM apalis.jobs WHERE status = 'Done'")
+            .await
+            == 2
+    })
+    .await;
+    // One job finished long ago, one entry past every window, one fill
+    // record abandoned long ago.
+    app.db
+        .exec("UPDATE apalis.jobs SET done_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM apalis.jobs)")
+        .await;
+    app.db
+        .exec("UPDATE larder_cache SET keep_until = now() - interval '1 second' WHERE key = 'tmdb/tv/1399'")
+        .await;
+    app.db
+        .exec("INSERT INTO larder_inflight (key, job_id, reason, started_at) VALUES ('tmdb/movie/1', 'x', 'miss', now() - interval '1 hour')")
+        .await;
+    let store = larder_jobs::store::Store::new(app.db.pool.clone());
+    let pruned = store.prune(Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(pruned, [1, 1, 1]);
+    assert_eq!(app.db.count("SELECT count(*) FROM apalis.jobs").await, 1);
+    assert_eq!(app.db.count("SELECT count(*) FROM larder_cache").await, 1);
+    assert_eq!(
+        app.db.count("SELECT count(*) FROM larder_inflight").await,
+        0
+    );
+    app.stop().await;
+}

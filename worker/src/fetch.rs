@@ -150,8 +150,10 @@ impl Fetcher {
                     FailKind::Upstream
                 })?;
             if !wait.is_zero() {
-                metrics::counter!(names::RATE_LIMIT_WAIT, "provider" => provider.id)
-                    .increment(wait.as_secs_f64().ceil() as u64);
+                // A gauge only because `metrics` counters are whole numbers;
+                // it only ever grows, like a counter.
+                metrics::gauge!(names::RATE_LIMIT_WAIT, "provider" => provider.id)
+                    .increment(wait.as_secs_f64());
                 tokio::time::sleep(wait).await;
             }
             let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
