@@ -4,12 +4,13 @@
 //! or logged). Revocations are announced and clear it in every process.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
 use larder_jobs::config::AuthMode;
-use larder_jobs::keys::{Grant, hash_token};
+use larder_jobs::keys::{Grant, hash_token, looks_like_token};
 
 use crate::reply::ApiError;
 use crate::state::State;
@@ -43,11 +44,21 @@ pub async fn check(
     }
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <service key>"))?;
+    // Anything not shaped like a larder token is refused before it can cost
+    // a database query or a place in the grant cache.
+    if !looks_like_token(token) {
+        return Err(ApiError::unauthorized("unknown or revoked service key"));
+    }
     let grant = match state.grants.get(token) {
         Some(g) => g,
         None => {
+            // A revocation announced while we read must not be undone by
+            // remembering what we read.
+            let generation = state.grants_generation.load(Ordering::SeqCst);
             let g = state.keys.verify(&hash_token(token)).await?.map(Arc::new);
-            state.grants.insert(token.to_owned(), g.clone());
+            if state.grants_generation.load(Ordering::SeqCst) == generation {
+                state.grants.insert(token.to_owned(), g.clone());
+            }
             g
         }
     };

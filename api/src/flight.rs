@@ -20,9 +20,9 @@ use tokio::sync::{mpsc, watch};
 use crate::hot::HotEntry;
 use crate::state::State;
 
-/// How long a flight waits for its fill before giving up on it. Longer than
-/// a fetch's worst case (retries) plus orphan recovery of a dead worker.
-const FLIGHT_MAX: Duration = Duration::from_secs(90);
+/// How long a flight waits for its fill before giving up on it: a fetch job's
+/// whole budget plus orphan recovery of a dead worker and its re-run.
+const FLIGHT_MAX: Duration = Duration::from_secs(150);
 
 /// How a fill ended, as seen by its waiters.
 #[derive(Debug, Clone)]
@@ -53,7 +53,9 @@ pub enum Signal {
 }
 
 pub struct Flight {
-    reason: FetchReason,
+    /// Callers may join without reading the database first: the flight was
+    /// started for a key with no entry at all (see [`Flights::join_miss`]).
+    blind_join: bool,
     state: watch::Sender<FlightState>,
     signals: mpsc::UnboundedSender<Signal>,
 }
@@ -65,12 +67,15 @@ pub struct Flights {
 
 impl Flights {
     /// Join the flight for `key`, starting it if there is none. Returns a
-    /// receiver of its state.
+    /// receiver of its state. `had_entry`: the caller saw an entry (stale,
+    /// or kept for errors), so later callers must read it too rather than
+    /// join blindly.
     pub fn join(
         &self,
         state: &Arc<State>,
         key: &CacheKey,
         reason: FetchReason,
+        had_entry: bool,
     ) -> watch::Receiver<FlightState> {
         use dashmap::mapref::entry::Entry;
         match self.map.entry(key.hash()) {
@@ -83,7 +88,7 @@ impl Flights {
                 let (state_tx, state_rx) = watch::channel(FlightState::Enqueuing);
                 let (sig_tx, sig_rx) = mpsc::unbounded_channel();
                 let flight = Arc::new(Flight {
-                    reason,
+                    blind_join: reason == FetchReason::Miss && !had_entry,
                     state: state_tx,
                     signals: sig_tx,
                 });
@@ -94,13 +99,13 @@ impl Flights {
         }
     }
 
-    /// Join a *miss* fill already under way in this process, without asking
-    /// the database first: when 200 callers miss one key at once, only the
-    /// first reads and enqueues. (A refresh flight means an entry exists, so
-    /// callers must read it instead.)
+    /// Join a fill already under way in this process for a key that had no
+    /// entry, without asking the database first: when 200 callers miss one
+    /// key at once, only the first reads and enqueues. (Where an entry
+    /// exists, callers must read it: it may be served stale.)
     pub fn join_miss(&self, key: &CacheKey) -> Option<watch::Receiver<FlightState>> {
         let f = self.map.get(&key.hash())?;
-        if f.reason != FetchReason::Miss || matches!(*f.state.borrow(), FlightState::Done(_)) {
+        if !f.blind_join || matches!(*f.state.borrow(), FlightState::Done(_)) {
             return None;
         }
         metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
@@ -164,14 +169,25 @@ async fn drive(
     flight: Arc<Flight>,
     mut signals: mpsc::UnboundedReceiver<Signal>,
 ) {
-    let result = run_flight(&state, &key, reason, &flight, &mut signals).await;
-    if let FillResult::Entry(e) = &result {
-        state.hot.insert(key.hash(), e.clone());
+    /// Removes the flight from the map however the driver ends (even by a
+    /// panic), so a key can never be stuck behind a dead flight.
+    struct Deregister<'a>(&'a State, u64, &'a Arc<Flight>);
+    impl Drop for Deregister<'_> {
+        fn drop(&mut self) {
+            self.0
+                .flights
+                .map
+                .remove_if(&self.1, |_, f| Arc::ptr_eq(f, self.2));
+        }
     }
-    state
-        .flights
-        .map
-        .remove_if(&key.hash(), |_, f| Arc::ptr_eq(f, &flight));
+    let guard = Deregister(&state, key.hash(), &flight);
+    let result = tokio::time::timeout(
+        FLIGHT_MAX,
+        run_flight(&state, &key, reason, &flight, &mut signals),
+    )
+    .await
+    .unwrap_or(FillResult::Expired);
+    drop(guard);
     flight.state.send_replace(FlightState::Done(result));
 }
 
@@ -182,11 +198,10 @@ async fn run_flight(
     flight: &Flight,
     signals: &mut mpsc::UnboundedReceiver<Signal>,
 ) -> FillResult {
+    let generation = state.hot.generation();
     match state.store.enqueue(key, reason).await {
         Ok(Enqueued::Fresh(entry)) => {
-            return HotEntry::from_entry(key.as_str(), &entry)
-                .map(FillResult::Entry)
-                .unwrap_or(FillResult::Expired);
+            return cache_entry(state, generation, key, &entry);
         }
         Ok(Enqueued::Joined) => {
             metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
@@ -200,8 +215,6 @@ async fn run_flight(
     }
     tracing::debug!(key = %key, "fill enqueued; waiting");
     flight.state.send_replace(FlightState::Waiting);
-    let deadline = tokio::time::sleep(FLIGHT_MAX);
-    tokio::pin!(deadline);
     loop {
         tokio::select! {
             signal = signals.recv() => match signal {
@@ -209,27 +222,50 @@ async fn run_flight(
                     tracing::debug!(key = %key, "fill notice received");
                     return read_entry(state, key).await;
                 }
-                Some(Signal::Notice(FillNotice::Failed(kind))) => return FillResult::Failed(kind),
+                Some(Signal::Notice(FillNotice::Failed(kind))) => match state.store.in_flight(key).await {
+                    // Another fill of this key is under way (this notice was
+                    // an earlier fill's, or of a job that was superseded):
+                    // wait for that one.
+                    Ok(true) => continue,
+                    Ok(false) | Err(_) => return FillResult::Failed(kind),
+                },
                 Some(Signal::Recheck) => match state.store.in_flight(key).await {
                     Ok(false) => return read_entry(state, key).await,
                     Ok(true) | Err(_) => continue,
                 },
                 None => return FillResult::Expired,
             },
-            _ = &mut deadline => return FillResult::Expired,
         }
     }
 }
 
 async fn read_entry(state: &State, key: &CacheKey) -> FillResult {
+    let generation = state.hot.generation();
     match state.store.lookup(key).await {
-        Ok(Some(entry)) => HotEntry::from_entry(key.as_str(), &entry)
-            .map(FillResult::Entry)
-            .unwrap_or(FillResult::Expired),
+        Ok(Some(entry)) => cache_entry(state, generation, key, &entry),
         Ok(None) => FillResult::Expired,
         Err(e) => {
             tracing::warn!(error = %e, "reading a filled entry failed");
             FillResult::Unavailable
         }
     }
+}
+
+/// The result for an entry read after a fill, remembered in the hot cache.
+/// An entry past every window means the fill did not store (we missed its
+/// failure while the listener was away).
+fn cache_entry(
+    state: &State,
+    generation: u64,
+    key: &CacheKey,
+    entry: &larder_jobs::store::Entry,
+) -> FillResult {
+    let Some(hot) = HotEntry::from_entry(key.as_str(), entry) else {
+        return FillResult::Expired;
+    };
+    if hot.freshness(crate::hot::now_millis()) == crate::hot::Freshness::Dead {
+        return FillResult::Failed(FailKind::Upstream);
+    }
+    state.hot.insert(generation, key.hash(), hot.clone());
+    FillResult::Entry(hot)
 }

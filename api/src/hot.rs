@@ -4,6 +4,7 @@
 //! process whose listener lost its connection drops everything.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -82,9 +83,15 @@ impl HotEntry {
 }
 
 /// Size-bounded (by body bytes), keyed by the key's xxh3.
+///
+/// Every removal bumps a generation. A reader captures it before reading
+/// the database and inserts what it read only if no removal happened
+/// meanwhile: otherwise a purge or fill that landed during the read would be
+/// undone by the older copy.
 #[derive(Clone)]
 pub struct HotCache {
     inner: Option<moka::sync::Cache<u64, Arc<HotEntry>>>,
+    generation: Arc<AtomicU64>,
 }
 
 impl HotCache {
@@ -99,7 +106,15 @@ impl HotCache {
                 })
                 .build()
         });
-        HotCache { inner }
+        HotCache {
+            inner,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Capture before reading the database; pass to [`HotCache::insert`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     pub fn get(&self, hash: u64, key: &str) -> Option<Arc<HotEntry>> {
@@ -107,19 +122,25 @@ impl HotCache {
         (e.key == key).then_some(e)
     }
 
-    pub fn insert(&self, hash: u64, e: Arc<HotEntry>) {
-        if let Some(c) = &self.inner {
+    /// Insert what was read from the database since `generation`, unless
+    /// something was removed meanwhile.
+    pub fn insert(&self, generation: u64, hash: u64, e: Arc<HotEntry>) {
+        if let Some(c) = &self.inner
+            && self.generation() == generation
+        {
             c.insert(hash, e);
         }
     }
 
     pub fn remove(&self, hash: u64) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(c) = &self.inner {
             c.invalidate(&hash);
         }
     }
 
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(c) = &self.inner {
             c.invalidate_all();
         }

@@ -19,7 +19,7 @@ pub mod state;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -100,6 +100,7 @@ impl Api {
             hot: hot::HotCache::new(config.hot_cache_bytes),
             flights: flight::Flights::default(),
             grants: auth::grant_cache(),
+            grants_generation: AtomicU64::new(0),
             providers: ProviderSettings::all(&config),
             listener_up: AtomicBool::new(false),
             metrics: metrics_handle(),

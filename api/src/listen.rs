@@ -42,6 +42,7 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         backoff = Duration::from_millis(100);
         // Anything announced while we were deaf is unknown: start clean.
         state.hot.clear();
+        state.grants_generation.fetch_add(1, Ordering::SeqCst);
         state.grants.invalidate_all();
         state.flights.recheck_all();
         state.listener_up.store(true, Ordering::SeqCst);
@@ -73,7 +74,10 @@ fn dispatch(state: &State, channel: &str, payload: &str) {
             }
         }
         PURGE_CHANNEL => state.hot.clear(),
-        KEYS_CHANNEL => state.grants.invalidate_all(),
+        KEYS_CHANNEL => {
+            state.grants_generation.fetch_add(1, Ordering::SeqCst);
+            state.grants.invalidate_all();
+        }
         _ => {}
     }
 }

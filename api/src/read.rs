@@ -54,11 +54,14 @@ pub async fn read(
     };
     let entry = match entry {
         Some(e) => Some(e),
-        None => match state.store.lookup(key).await? {
-            Some(e) => HotEntry::from_entry(key.as_str(), &e)
-                .inspect(|h| state.hot.insert(key.hash(), h.clone())),
-            None => None,
-        },
+        None => {
+            let generation = state.hot.generation();
+            match state.store.lookup(key).await? {
+                Some(e) => HotEntry::from_entry(key.as_str(), &e)
+                    .inspect(|h| state.hot.insert(generation, key.hash(), h.clone())),
+                None => None,
+            }
+        }
     };
     let now = now_millis();
     let inm = headers.get(IF_NONE_MATCH);
@@ -71,7 +74,7 @@ pub async fn read(
             Freshness::Stale => {
                 lookup(provider, "stale");
                 // One background refresh: the flight deduplicates it.
-                drop(state.flights.join(state, key, FetchReason::Refresh));
+                drop(state.flights.join(state, key, FetchReason::Refresh, true));
                 return serve(&e, "STALE", inm, now);
             }
             Freshness::OnErrorOnly => Some(e),
@@ -81,7 +84,9 @@ pub async fn read(
     };
     lookup(provider, "miss");
     let budget = prefer_wait(headers).unwrap_or(state.config.wait_budget);
-    let rx = state.flights.join(state, key, FetchReason::Miss);
+    let rx = state
+        .flights
+        .join(state, key, FetchReason::Miss, fallback.is_some());
     answer_fill(flight::wait(rx, budget).await, fallback, inm)
 }
 

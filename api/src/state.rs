@@ -1,7 +1,7 @@
 //! Everything a request handler can reach.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use larder_jobs::config::Config;
 use larder_jobs::keys::Keys;
@@ -19,6 +19,8 @@ pub struct State {
     pub hot: HotCache,
     pub flights: Flights,
     pub grants: crate::auth::Grants,
+    /// Bumped on every revocation notice (see `auth::check`).
+    pub grants_generation: AtomicU64,
     pub providers: Vec<ProviderSettings>,
     /// The fill listener holds a live connection.
     pub listener_up: AtomicBool,

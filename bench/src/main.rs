@@ -170,7 +170,7 @@ async fn wake(api: &str, db: &str, token: &str, n: usize) -> Result<()> {
             content_type: "application/json".into(),
             body: Bytes::from_static(MOVIE.as_bytes()),
         };
-        store.complete(&key, &entry, &ttl).await?;
+        store.complete(&key, None, &entry, &ttl).await?;
         let committed = Instant::now();
         let (status, answered) = caller.await??;
         if status != 200 {

@@ -49,6 +49,13 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Whether `token` has the shape of a token larder issues: `lk_` and 48 hex.
+pub fn looks_like_token(token: &str) -> bool {
+    token.len() == 51
+        && token.starts_with("lk_")
+        && token[3..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn new_token() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
@@ -184,5 +191,20 @@ impl Keys {
             })
         })
         .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_tokens_have_the_checked_shape() {
+        let t = new_token();
+        assert!(looks_like_token(&t), "{t}");
+        assert!(!looks_like_token("lk_nope"));
+        assert!(!looks_like_token(&t.replace("lk_", "xx_")));
+        assert!(!looks_like_token(&format!("{t}0")));
+        assert_eq!(hash_token(&t).len(), 64);
     }
 }

@@ -37,9 +37,13 @@ pub const FILL_CHANNEL: &str = "larder_fill";
 pub const PURGE_CHANNEL: &str = "larder_purge";
 /// The channel key revocations are announced on.
 pub const KEYS_CHANNEL: &str = "larder_keys";
-/// An in-flight record older than this is presumed abandoned (its job was
-/// lost beyond recovery) and may be replaced by a new fill.
-pub const INFLIGHT_ABANDONED: Duration = Duration::from_secs(120);
+/// The longest one fetch job may run (all attempts, waits and backoffs).
+pub const JOB_BUDGET: Duration = Duration::from_secs(90);
+/// An in-flight record not touched for this long is presumed abandoned (its
+/// job was lost beyond recovery) and may be replaced by a new fill. A worker
+/// touches the record when it starts the job, so this covers one job's
+/// budget plus orphan recovery of a dead worker (3 heartbeats) with room.
+pub const INFLIGHT_ABANDONED: Duration = Duration::from_secs(150);
 
 /// A stored entry.
 #[derive(Debug, Clone)]
@@ -234,8 +238,17 @@ impl Store {
     }
 
     /// Store a fetched entry, end the fill and wake its waiters, atomically.
-    /// Times are computed on the database clock.
-    pub async fn complete(&self, key: &CacheKey, entry: &NewEntry, ttl: &Ttl) -> Result<(), Error> {
+    /// Times are computed on the database clock. Only the fill record owned
+    /// by `job_id` is ended; the notice goes out regardless, since the entry
+    /// changed and every process must drop its old copy. `job_id = None`
+    /// ends whatever fill there is.
+    pub async fn complete(
+        &self,
+        key: &CacheKey,
+        job_id: Option<&str>,
+        entry: &NewEntry,
+        ttl: &Ttl,
+    ) -> Result<(), Error> {
         let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&entry.body));
         let fresh = if entry.status == 404 {
             ttl.negative
@@ -276,30 +289,67 @@ impl Store {
         .bind(keep.as_secs_f64())
         .execute(&mut *tx)
         .await?;
-        end_fill(&mut tx, key, FillNotice::Stored).await?;
+        end_fill(&mut tx, key, job_id).await?;
+        notify(&mut tx, key, FillNotice::Stored).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// End a fill without storing anything (the entry, if any, stays as it
-    /// was) and wake its waiters with the failure.
-    pub async fn fail(&self, key: &CacheKey, kind: FailKind) -> Result<(), Error> {
+    /// End the fill owned by `job_id` without storing anything (the entry,
+    /// if any, stays as it was) and wake its waiters with the failure. When
+    /// the record belongs to another job (this one was presumed abandoned and
+    /// superseded), nothing is ended and nobody is told: that job's waiters
+    /// wait for that job. `job_id = None` ends whatever fill there is.
+    pub async fn fail(
+        &self,
+        key: &CacheKey,
+        job_id: Option<&str>,
+        kind: FailKind,
+    ) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(key.lock_id())
             .execute(&mut *tx)
             .await?;
-        end_fill(&mut tx, key, FillNotice::Failed(kind)).await?;
+        if end_fill(&mut tx, key, job_id).await? {
+            notify(&mut tx, key, FillNotice::Failed(kind)).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// End a fill whose job found the entry already fresh.
-    pub async fn skip(&self, key: &CacheKey) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        end_fill(&mut tx, key, FillNotice::Stored).await?;
-        tx.commit().await?;
-        Ok(())
+    /// A worker starting `job_id` for `key`: one statement, on the database
+    /// clock. When the entry is fresh (someone filled it meanwhile) the fill
+    /// is ended and `true` returned: skip the fetch. Otherwise the fill
+    /// record is touched, so time spent queued does not count towards
+    /// [`INFLIGHT_ABANDONED`], and `false` returned.
+    pub async fn start_fill(
+        &self,
+        key: &CacheKey,
+        job_id: &str,
+        skip_if_fresh: bool,
+    ) -> Result<bool, Error> {
+        let fresh: bool = sqlx::query_scalar(
+            "WITH fresh AS (
+                SELECT 1 FROM larder_cache WHERE $3 AND key = $1 AND fresh_until > now()
+             ), touched AS (
+                UPDATE larder_inflight SET started_at = now()
+                WHERE key = $1 AND job_id = $2 AND NOT EXISTS (SELECT 1 FROM fresh)
+             )
+             SELECT EXISTS (SELECT 1 FROM fresh)",
+        )
+        .bind(key.as_str())
+        .bind(job_id)
+        .bind(skip_if_fresh)
+        .fetch_one(&self.pool)
+        .await?;
+        if fresh {
+            let mut tx = self.pool.begin().await?;
+            end_fill(&mut tx, key, Some(job_id)).await?;
+            notify(&mut tx, key, FillNotice::Stored).await?;
+            tx.commit().await?;
+        }
+        Ok(fresh)
     }
 
     /// Drop entries whose key starts with `prefix`; every API process is told
@@ -374,15 +424,29 @@ impl Store {
     }
 }
 
+/// Delete the fill record of `key` (only `job_id`'s, when given); whether
+/// one was deleted.
 async fn end_fill(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: &CacheKey,
+    job_id: Option<&str>,
+) -> Result<bool, Error> {
+    let n = sqlx::query(
+        "DELETE FROM larder_inflight WHERE key = $1 AND ($2::text IS NULL OR job_id = $2)",
+    )
+    .bind(key.as_str())
+    .bind(job_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+async fn notify(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     key: &CacheKey,
     notice: FillNotice,
 ) -> Result<(), Error> {
-    sqlx::query("DELETE FROM larder_inflight WHERE key = $1")
-        .bind(key.as_str())
-        .execute(&mut **tx)
-        .await?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(FILL_CHANNEL)
         .bind(notice.payload(key))

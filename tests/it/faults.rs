@@ -285,3 +285,64 @@ async fn pruning_removes_finished_jobs_dead_entries_and_abandoned_fills() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_superseded_job_cannot_end_another_jobs_fill() {
+    let app = TestApp::spawn_with(Options {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .get(MOVIE)
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let key = larder_jobs::provider::Catalogue::builtin()
+        .resolve("tmdb", "movie/550", "")
+        .unwrap()
+        .key;
+    let store = larder_jobs::store::Store::new(app.db.pool.clone());
+    let owner: String = sqlx::query_scalar("SELECT job_id FROM larder_inflight")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    // A job presumed abandoned and replaced finally fails: the live fill stays.
+    store
+        .fail(
+            &key,
+            Some("01SUPERSEDEDJOB0000000000"),
+            larder_jobs::store::FailKind::Upstream,
+        )
+        .await
+        .unwrap();
+    assert!(store.in_flight(&key).await.unwrap());
+    store
+        .fail(&key, Some(&owner), larder_jobs::store::FailKind::Upstream)
+        .await
+        .unwrap();
+    assert!(!store.in_flight(&key).await.unwrap());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_enormous_retry_after_is_capped() {
+    let app = TestApp::spawn().await;
+    app.upstream
+        .script(UP, [Step::status(429).header("retry-after", "1000000000")]);
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502, "gives up instead of waiting 31 years");
+    let paused_for: f64 = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM paused_until - now())::float8 FROM larder_rate WHERE provider = 'tmdb'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        paused_for <= 61.0,
+        "provider paused for {paused_for} s; cap is retry_after_max (60 s)"
+    );
+    app.stop().await;
+}

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use larder_jobs::config::Config;
 use larder_jobs::job::{FetchJob, FetchReason};
 use larder_jobs::names;
 use larder_jobs::provider::{Catalogue, ProviderSettings, Resolved};
 use larder_jobs::rate::RateLimiter;
-use larder_jobs::store::{FailKind, NewEntry, Store};
+use larder_jobs::store::{FailKind, JOB_BUDGET, NewEntry, Store};
 use rand::Rng;
 
 use crate::upstream::{Answer, CallError, Upstream};
@@ -63,10 +62,15 @@ impl Fetcher {
 
     /// Run one job. `Err` only when the store itself failed (the database is
     /// away): the queue will hand the job out again.
+    /// `job_id` is the queue's id of this job: it owns the key's fill record.
     #[tracing::instrument(skip_all, fields(kind = job.kind()))]
-    pub async fn execute(&self, job: &FetchJob) -> Result<Outcome, larder_jobs::Error> {
+    pub async fn execute(
+        &self,
+        job: &FetchJob,
+        job_id: &str,
+    ) -> Result<Outcome, larder_jobs::Error> {
         let started = Instant::now();
-        let result = self.run(job).await;
+        let result = self.run(job, job_id).await;
         let outcome = match &result {
             Ok(Outcome::Stored { .. } | Outcome::Skipped) => "ok",
             Ok(Outcome::Failed(_) | Outcome::Invalid(_)) => "failed",
@@ -78,7 +82,7 @@ impl Fetcher {
         result
     }
 
-    async fn run(&self, job: &FetchJob) -> Result<Outcome, larder_jobs::Error> {
+    async fn run(&self, job: &FetchJob, job_id: &str) -> Result<Outcome, larder_jobs::Error> {
         let FetchJob::Fetch { key, reason } = job;
         let resolved = match Catalogue::builtin().resolve_key(key) {
             Ok(r) => r,
@@ -86,29 +90,38 @@ impl Fetcher {
                 tracing::error!(error = %e, "fetch job with an invalid key; dropped");
                 // Still end the fill so nobody waits on it.
                 if let Some(k) = larder_jobs::key::CacheKey::from_stored(key) {
-                    self.store.fail(&k, FailKind::Rejected).await?;
+                    self.store
+                        .fail(&k, Some(job_id), FailKind::Rejected)
+                        .await?;
                 }
                 return Ok(Outcome::Invalid(e.message));
             }
         };
         let key = &resolved.key;
-        let Some(settings) = self.providers.get(resolved.provider.id) else {
-            return Ok(Outcome::Invalid("unknown provider".into()));
+        let settings = match self.providers.get(resolved.provider.id) {
+            Some(s) if s.enabled.is_ok() => s,
+            other => {
+                let why = other
+                    .and_then(|s| s.enabled.clone().err())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    provider = resolved.provider.id,
+                    why,
+                    "fetch for a disabled provider"
+                );
+                self.store
+                    .fail(key, Some(job_id), FailKind::Rejected)
+                    .await?;
+                return Ok(Outcome::Failed(FailKind::Rejected));
+            }
         };
-        if let Err(why) = &settings.enabled {
-            tracing::warn!(
-                provider = settings.def.id,
-                why,
-                "fetch for a disabled provider"
-            );
-            self.store.fail(key, FailKind::Rejected).await?;
-            return Ok(Outcome::Failed(FailKind::Rejected));
-        }
-        if *reason != FetchReason::Prewarm
-            && let Some(entry) = self.store.lookup(key).await?
-            && entry.fresh_until > chrono::Utc::now()
+        // A prewarm refetches even a fresh entry; anything else is skipped
+        // when someone filled the key meanwhile.
+        if self
+            .store
+            .start_fill(key, job_id, *reason != FetchReason::Prewarm)
+            .await?
         {
-            self.store.skip(key).await?;
             return Ok(Outcome::Skipped);
         }
 
@@ -116,8 +129,7 @@ impl Fetcher {
         tracing::debug!(key = %key, "fetching");
         match self.fetch_with_retries(settings, &resolved).await {
             Ok((entry, calls)) => {
-                tracing::debug!(key = %key, "fetched; storing");
-                self.store.complete(key, &entry, &ttl).await?;
+                self.store.complete(key, Some(job_id), &entry, &ttl).await?;
                 tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {
                     status: entry.status,
@@ -125,7 +137,7 @@ impl Fetcher {
                 })
             }
             Err(kind) => {
-                self.store.fail(key, kind).await?;
+                self.store.fail(key, Some(job_id), kind).await?;
                 Ok(Outcome::Failed(kind))
             }
         }
@@ -139,6 +151,9 @@ impl Fetcher {
         let cfg = &self.config.upstream;
         let provider = settings.def;
         let path = resolved.upstream_path_and_query();
+        // However the upstream behaves, the job ends within its budget, so
+        // its fill record is never presumed abandoned while it still runs.
+        let deadline = Instant::now() + JOB_BUDGET;
         let mut last = FailKind::Upstream;
         for attempt in 0..cfg.attempts {
             let wait = self
@@ -149,6 +164,14 @@ impl Fetcher {
                     tracing::error!(error = %e, "rate limiter unavailable");
                     FailKind::Upstream
                 })?;
+            if Instant::now() + wait + cfg.timeout > deadline {
+                tracing::warn!(
+                    provider = provider.id,
+                    ?wait,
+                    "rate-limit slot beyond the job's budget; giving up"
+                );
+                return Err(last);
+            }
             if !wait.is_zero() {
                 // A gauge only because `metrics` counters are whole numbers;
                 // it only ever grows, like a counter.
@@ -182,11 +205,15 @@ impl Fetcher {
                     };
                 }
                 Ok(Answer::NotFound { body }) => {
-                    let body = if check_json(&body).is_ok() {
-                        body
-                    } else {
-                        Bytes::from_static(b"{}")
-                    };
+                    // A 404 that is not the API's own JSON comes from a proxy
+                    // or a misconfigured mirror: not a fact worth remembering.
+                    if check_json(&body).is_err() {
+                        tracing::warn!(
+                            provider = provider.id,
+                            "non-JSON 404 from upstream; not cached"
+                        );
+                        return Err(FailKind::Upstream);
+                    }
                     return Ok((
                         NewEntry {
                             status: 404,
@@ -206,11 +233,14 @@ impl Fetcher {
                 }
                 Ok(Answer::TooMany { retry_after }) => {
                     last = FailKind::Upstream;
-                    let pause = retry_after.unwrap_or(Duration::from_secs(1));
-                    if pause > cfg.retry_after_max {
+                    let asked = retry_after.unwrap_or(Duration::from_secs(1));
+                    // Never hold a provider longer than retry_after_max,
+                    // whatever the upstream asks.
+                    let pause = asked.min(cfg.retry_after_max);
+                    if asked > cfg.retry_after_max {
                         tracing::warn!(
                             provider = provider.id,
-                            ?pause,
+                            ?asked,
                             "Retry-After beyond retry_after_max; giving up"
                         );
                         let _ = self.limiter.pause(provider.id, pause).await;
@@ -257,6 +287,9 @@ impl Fetcher {
                 }
             };
             if attempt + 1 < cfg.attempts {
+                if Instant::now() + backoff > deadline {
+                    break;
+                }
                 tokio::time::sleep(backoff).await;
             }
         }

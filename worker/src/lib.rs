@@ -46,6 +46,7 @@ pub fn worker_name() -> String {
 async fn handle(
     payload: serde_json::Value,
     fetcher: Data<Arc<Fetcher>>,
+    id: TaskId,
 ) -> Result<(), BoxDynError> {
     let job: FetchJob = match serde_json::from_value(payload) {
         Ok(job) => job,
@@ -57,7 +58,7 @@ async fn handle(
             return Ok(());
         }
     };
-    match fetcher.execute(&job).await {
+    match fetcher.execute(&job, &id.to_string()).await {
         Ok(outcome) => {
             tracing::debug!(?outcome, "job done");
             Ok(())

@@ -68,18 +68,21 @@ impl Kind {
                 _ => Err(invalid(name, "must be true or false")),
             },
             Kind::Text { max_len, fold_case } => {
-                if v.chars().count() > max_len {
-                    return Err(invalid(name, format!("longer than {max_len} characters")));
-                }
                 if v.chars().any(char::is_control) {
                     return Err(invalid(name, "contains control characters"));
                 }
                 let collapsed = v.split_whitespace().collect::<Vec<_>>().join(" ");
-                Ok(if fold_case {
+                let out = if fold_case {
                     collapsed.to_lowercase()
                 } else {
                     collapsed
-                })
+                };
+                // Checked after folding: lowercasing can lengthen a string,
+                // and the key must resolve again to itself.
+                if out.chars().count() > max_len {
+                    return Err(invalid(name, format!("longer than {max_len} characters")));
+                }
+                Ok(out)
             }
             Kind::OneOf(values) => values
                 .iter()

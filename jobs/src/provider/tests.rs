@@ -167,3 +167,19 @@ fn providers_without_credentials_are_disabled_with_a_reason() {
     assert!(om.enabled.is_ok());
     assert_eq!(om.base_urls, vec!["https://api.open-meteo.com"]);
 }
+
+#[test]
+fn folded_text_is_measured_after_folding() {
+    // 'İ' lowercases to two chars: 200 of them must not pass as 200.
+    let q = "İ".repeat(200);
+    let r = cat().resolve("tmdb", "search/movie", &format!("query={q}"));
+    assert_eq!(r.unwrap_err().code, "invalid-parameter");
+    let ok = cat()
+        .resolve(
+            "tmdb",
+            "search/movie",
+            &format!("query={}", "İ".repeat(100)),
+        )
+        .unwrap();
+    assert!(cat().resolve_key(ok.key.as_str()).is_ok());
+}
