@@ -373,3 +373,44 @@ async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
     exits_cleanly(b).await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_worker_finish_the_job_in_hand() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    upstream.script(
+        "/3/movie/550",
+        [Step::fixture().delay(Duration::from_millis(1500))],
+    );
+    let env = env_for(&db, &upstream);
+    let api = start(&["api"], &env).await;
+    let worker = start(&["worker"], &env).await;
+    let addr = api.addr.unwrap();
+    let http = reqwest::Client::new();
+    ready(&http, addr).await;
+    let r = http
+        .get(format!("http://{addr}{MOVIE}"))
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    upstream.wait_for_hits(1).await;
+    // The worker is mid-call: stopping it must not drop the job.
+    exits_cleanly(worker).await;
+    assert_eq!(
+        db.count("SELECT count(*) FROM larder_cache").await,
+        1,
+        "the job in hand was finished before exit"
+    );
+    let r = http
+        .get(format!("http://{addr}{MOVIE}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-cache"], "HIT");
+    assert_eq!(upstream.count(), 1);
+    exits_cleanly(api).await;
+    db.drop_db().await;
+}
