@@ -84,6 +84,7 @@ fi
 if [[ $what == all || $what == wake ]]; then
   start_larder wake 8381 9199 api   # no worker: the driver plays the worker
   "$bin/larder-bench" wake --api http://127.0.0.1:8381 --db "$DATABASE_URL" --token "$token" --n 300
+  "$bin/larder-bench" wake --api http://127.0.0.1:8381 --db "$DATABASE_URL" --token "$token" --n 20 --callers 200
   stop_all
 fi
 

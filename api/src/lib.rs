@@ -12,6 +12,7 @@ pub mod flight;
 pub mod health;
 pub mod hot;
 pub mod listen;
+pub mod lookup;
 pub mod read;
 pub mod reply;
 pub mod state;
@@ -99,6 +100,7 @@ impl Api {
             keys: Keys::new(pool),
             hot: hot::HotCache::new(config.hot_cache_bytes),
             flights: flight::Flights::default(),
+            lookups: lookup::Lookups::default(),
             grants: auth::grant_cache(),
             grants_generation: AtomicU64::new(0),
             providers: ProviderSettings::all(&config),

@@ -54,14 +54,7 @@ pub async fn read(
     };
     let entry = match entry {
         Some(e) => Some(e),
-        None => {
-            let generation = state.hot.generation();
-            match state.store.lookup(key).await? {
-                Some(e) => HotEntry::from_entry(key.as_str(), &e)
-                    .inspect(|h| state.hot.insert(generation, key.hash(), h.clone())),
-                None => None,
-            }
-        }
+        None => state.lookups.get(state, key).await?,
     };
     let now = now_millis();
     let inm = headers.get(IF_NONE_MATCH);

@@ -18,6 +18,7 @@ pub struct State {
     pub keys: Keys,
     pub hot: HotCache,
     pub flights: Flights,
+    pub lookups: crate::lookup::Lookups,
     pub grants: crate::auth::Grants,
     /// Bumped on every revocation notice (see `auth::check`).
     pub grants_generation: AtomicU64,

@@ -44,6 +44,9 @@ enum Cmd {
         token: String,
         #[arg(long, default_value_t = 300)]
         n: usize,
+        /// Callers waiting on each key (measured: commit → each response).
+        #[arg(long, default_value_t = 1)]
+        callers: usize,
     },
     /// N callers on one fresh key at once; latency added over the upstream's.
     Coalesce {
@@ -75,7 +78,13 @@ enum Cmd {
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Fixture { addr, delay_ms } => fixture(&addr, Duration::from_millis(delay_ms)).await,
-        Cmd::Wake { api, db, token, n } => wake(&api, &db, &token, n).await,
+        Cmd::Wake {
+            api,
+            db,
+            token,
+            n,
+            callers,
+        } => wake(&api, &db, &token, n, callers).await,
         Cmd::Coalesce {
             api,
             token,
@@ -131,31 +140,38 @@ fn percentiles(name: &str, mut v: Vec<Duration>) {
 /// once its fill is recorded as in flight, this process plays the worker and
 /// commits the entry via the store (which notifies). Measured: commit
 /// returned → caller's response complete.
-async fn wake(api: &str, db: &str, token: &str, n: usize) -> Result<()> {
+async fn wake(api: &str, db: &str, token: &str, n: usize, callers: usize) -> Result<()> {
     let pool = larder_jobs::db::pool(db, 4)?;
     let store = Store::new(pool.clone());
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(callers)
+        .build()?;
+    join_all((0..callers).map(|_| http.get(format!("{api}/livez")).send())).await;
     let ttl = Catalogue::builtin()
         .resolve("tmdb", "movie/1", "")?
         .resource
         .ttl;
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
-        let id = 5_000_000 + i as u64;
+        let id = 5_000_000 + (callers as u64) * 10_000 + i as u64;
         let key = Catalogue::builtin()
             .resolve("tmdb", &format!("movie/{id}"), "")?
             .key;
-        let req = http
-            .get(format!("{api}/v1/tmdb/movie/{id}"))
-            .bearer_auth(token)
-            .header("prefer", "wait=30")
-            .send();
-        let caller = tokio::spawn(async move {
-            let r = req.await?;
-            let status = r.status();
-            r.bytes().await?;
-            Ok::<_, reqwest::Error>((status, Instant::now()))
-        });
+        let waiting: Vec<_> = (0..callers)
+            .map(|_| {
+                let req = http
+                    .get(format!("{api}/v1/tmdb/movie/{id}"))
+                    .bearer_auth(token)
+                    .header("prefer", "wait=30")
+                    .send();
+                tokio::spawn(async move {
+                    let r = req.await?;
+                    let status = r.status();
+                    r.bytes().await?;
+                    Ok::<_, reqwest::Error>((status, Instant::now()))
+                })
+            })
+            .collect();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !store.in_flight(&key).await? {
             if Instant::now() > deadline {
@@ -163,8 +179,8 @@ async fn wake(api: &str, db: &str, token: &str, n: usize) -> Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        // Let the API settle into its wait.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Let the API settle into its wait (all callers arrived).
+        tokio::time::sleep(Duration::from_millis(if callers > 1 { 100 } else { 5 })).await;
         let entry = NewEntry {
             status: 200,
             content_type: "application/json".into(),
@@ -172,16 +188,21 @@ async fn wake(api: &str, db: &str, token: &str, n: usize) -> Result<()> {
         };
         store.complete(&key, None, &entry, &ttl).await?;
         let committed = Instant::now();
-        let (status, answered) = caller.await??;
-        if status != 200 {
-            bail!("caller got {status}");
+        for caller in join_all(waiting).await {
+            let (status, answered) = caller??;
+            if status != 200 {
+                bail!("caller got {status}");
+            }
+            samples.push(answered.saturating_duration_since(committed));
         }
-        samples.push(answered.saturating_duration_since(committed));
     }
     sqlx::query("DELETE FROM apalis.jobs WHERE job_type = 'larder.fetch'")
         .execute(&pool)
         .await?;
-    percentiles("wake latency (commit → response)", samples);
+    percentiles(
+        &format!("wake latency (commit → response), {callers} caller(s) per key"),
+        samples,
+    );
     Ok(())
 }
 

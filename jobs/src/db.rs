@@ -46,7 +46,9 @@ pub fn pool_with(
         )]);
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
-        .min_connections(1)
+        // A few connections kept open, so a burst does not wait for
+        // connection set-up (and TLS negotiation) on its critical path.
+        .min_connections(max_connections.min(4))
         .acquire_timeout(Duration::from_secs(3))
         .test_before_acquire(false)
         .connect_lazy_with(options))
