@@ -101,6 +101,7 @@ impl Api {
             hot: hot::HotCache::new(config.hot_cache_bytes),
             flights: flight::Flights::default(),
             lookups: lookup::Lookups::default(),
+            resolutions: read::resolutions(),
             grants: auth::grant_cache(),
             grants_generation: AtomicU64::new(0),
             providers: ProviderSettings::all(&config),

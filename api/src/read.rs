@@ -9,7 +9,7 @@ use hyper::header::{
 use hyper::{HeaderMap, Response, StatusCode};
 use larder_jobs::job::FetchReason;
 use larder_jobs::names;
-use larder_jobs::provider::Catalogue;
+use larder_jobs::provider::{Catalogue, Resolved};
 
 use crate::flight::{self, FillResult};
 use crate::hot::{Freshness, HotEntry, now_millis};
@@ -27,7 +27,8 @@ pub async fn read(
     query: &str,
 ) -> Result<Reply, ApiError> {
     crate::auth::check(state, headers, Some(provider)).await?;
-    let resolved = Catalogue::builtin().resolve(provider, rest, query)?;
+    let resolved = resolve(state, provider, rest, query)?;
+    let resolved = &resolved.2;
     let provider = resolved.provider.id;
     if let Some(Err(why)) = state.provider(provider).map(|p| &p.enabled) {
         return Err(ApiError::new(
@@ -111,6 +112,40 @@ fn answer_fill(
             None => Ok(pending(1)),
         },
     }
+}
+
+/// Requests for popular keys repeat byte for byte: remember how each exact
+/// path and query resolved (successes only, bounded), so a hit skips parsing.
+pub type Resolutions = moka::sync::Cache<u64, Arc<(String, String, Resolved)>>;
+
+pub fn resolutions() -> Resolutions {
+    moka::sync::Cache::builder().max_capacity(100_000).build()
+}
+
+fn resolve(
+    state: &State,
+    provider: &str,
+    rest: &str,
+    query: &str,
+) -> Result<Arc<(String, String, Resolved)>, ApiError> {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(provider.as_bytes());
+    h.update(b"/");
+    h.update(rest.as_bytes());
+    h.update(b"?");
+    h.update(query.as_bytes());
+    let id = h.digest();
+    if let Some(r) = state.resolutions.get(&id)
+        && r.2.provider.id == provider
+        && r.0 == rest
+        && r.1 == query
+    {
+        return Ok(r);
+    }
+    let resolved = Catalogue::builtin().resolve(provider, rest, query)?;
+    let r = Arc::new((rest.to_owned(), query.to_owned(), resolved));
+    state.resolutions.insert(id, r.clone());
+    Ok(r)
 }
 
 fn lookup(provider: &'static str, result: &'static str) {

@@ -19,6 +19,7 @@ pub struct State {
     pub hot: HotCache,
     pub flights: Flights,
     pub lookups: crate::lookup::Lookups,
+    pub resolutions: crate::read::Resolutions,
     pub grants: crate::auth::Grants,
     /// Bumped on every revocation notice (see `auth::check`).
     pub grants_generation: AtomicU64,
