@@ -317,77 +317,52 @@ impl Config {
         fn dur(name: &str, v: &str) -> Result<Duration, Error> {
             humantime::parse_duration(v).map_err(|e| Error::Config(format!("{name}={v:?}: {e}")))
         }
-        if let Some(v) = env.var("DATABASE_URL") {
-            self.database_url = DatabaseUrl(v);
+        fn one_of<T: Copy>(name: &str, v: &str, choices: &[(&str, T)]) -> Result<T, Error> {
+            choices
+                .iter()
+                .find(|(k, _)| *k == v)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = choices.iter().map(|(k, _)| *k).collect();
+                    Error::Config(format!(
+                        "{name}={v:?}: expected one of {}",
+                        names.join(", ")
+                    ))
+                })
         }
-        if let Some(v) = env.var("LARDER_LISTEN") {
-            self.listen = parse("LARDER_LISTEN", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_ADMIN_TOKEN") {
-            self.admin_token = Some(Secret(v));
-        }
-        if let Some(v) = env.var("LARDER_AUTH") {
-            self.auth = match v.as_str() {
-                "required" => AuthMode::Required,
-                "off" => AuthMode::Off,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "LARDER_AUTH={v:?}: expected required or off"
-                    )));
+        /// `FIELD = PARSER(NAME, value)` when the variable NAME is set.
+        macro_rules! from_env {
+            ($($name:literal => $field:expr, $parser:expr;)*) => {$(
+                if let Some(v) = env.var($name) {
+                    $field = $parser($name, &v)?;
                 }
-            };
+            )*};
         }
-        if let Some(v) = env.var("LARDER_LOG_FORMAT") {
-            self.log_format = match v.as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "LARDER_LOG_FORMAT={v:?}: expected text or json"
-                    )));
-                }
-            };
-        }
-        if let Some(v) = env.var("LARDER_WAIT_BUDGET") {
-            self.wait_budget = dur("LARDER_WAIT_BUDGET", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_HOT_CACHE_BYTES") {
-            self.hot_cache_bytes = parse("LARDER_HOT_CACHE_BYTES", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_DB_MAX_CONNECTIONS") {
-            self.db_max_connections = parse("LARDER_DB_MAX_CONNECTIONS", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_DB_SYNCHRONOUS_COMMIT") {
-            self.db_synchronous_commit = match v.as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "LARDER_DB_SYNCHRONOUS_COMMIT={v:?}: expected on or off"
-                    )));
-                }
-            };
-        }
-        if let Some(v) = env.var("LARDER_METRICS_LISTEN") {
-            self.metrics_listen = Some(parse("LARDER_METRICS_LISTEN", &v)?);
-        }
-        if let Some(v) = env.var("LARDER_WORKER_CONCURRENCY") {
-            self.worker.concurrency = parse("LARDER_WORKER_CONCURRENCY", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_WORKER_HEARTBEAT") {
-            self.worker.heartbeat = dur("LARDER_WORKER_HEARTBEAT", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_WORKER_POLL") {
-            self.worker.poll = dur("LARDER_WORKER_POLL", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_UPSTREAM_TIMEOUT") {
-            self.upstream.timeout = dur("LARDER_UPSTREAM_TIMEOUT", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_UPSTREAM_ATTEMPTS") {
-            self.upstream.attempts = parse("LARDER_UPSTREAM_ATTEMPTS", &v)?;
-        }
-        if let Some(v) = env.var("LARDER_UPSTREAM_BACKOFF_BASE") {
-            self.upstream.backoff_base = dur("LARDER_UPSTREAM_BACKOFF_BASE", &v)?;
+        let bool_words = [
+            ("on", true),
+            ("true", true),
+            ("1", true),
+            ("off", false),
+            ("false", false),
+            ("0", false),
+        ];
+        from_env! {
+            "DATABASE_URL" => self.database_url, |_: &str, v: &str| Ok::<_, Error>(DatabaseUrl(v.to_owned()));
+            "LARDER_LISTEN" => self.listen, parse;
+            "LARDER_ADMIN_TOKEN" => self.admin_token, |_: &str, v: &str| Ok::<_, Error>(Some(Secret(v.to_owned())));
+            "LARDER_AUTH" => self.auth, |n, v| one_of(n, v, &[("required", AuthMode::Required), ("off", AuthMode::Off)]);
+            "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
+            "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
+            "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;
+            "LARDER_DB_MAX_CONNECTIONS" => self.db_max_connections, parse;
+            "LARDER_DB_SYNCHRONOUS_COMMIT" => self.db_synchronous_commit, |n, v| one_of(n, v, &bool_words);
+            "LARDER_METRICS_LISTEN" => self.metrics_listen, |n, v| parse(n, v).map(Some);
+            "LARDER_WORKER_CONCURRENCY" => self.worker.concurrency, parse;
+            "LARDER_WORKER_HEARTBEAT" => self.worker.heartbeat, dur;
+            "LARDER_WORKER_POLL" => self.worker.poll, dur;
+            "LARDER_UPSTREAM_TIMEOUT" => self.upstream.timeout, dur;
+            "LARDER_UPSTREAM_ATTEMPTS" => self.upstream.attempts, parse;
+            "LARDER_UPSTREAM_BACKOFF_BASE" => self.upstream.backoff_base, dur;
         }
         for def in Catalogue::builtin().providers() {
             let upper = def.id.to_ascii_uppercase();

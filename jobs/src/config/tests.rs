@@ -98,3 +98,45 @@ fn the_example_file_parses_and_states_the_defaults() {
     assert_eq!(example.upstream.retry_after_max, d.upstream.retry_after_max);
     assert_eq!(example.upstream.max_body_bytes, d.upstream.max_body_bytes);
 }
+
+#[test]
+fn every_env_variable_lands_in_its_field() {
+    let c = Config::load(
+        None,
+        &env(&[
+            ("LARDER_WAIT_BUDGET", "3s"),
+            ("LARDER_HOT_CACHE_BYTES", "0"),
+            ("LARDER_DB_MAX_CONNECTIONS", "7"),
+            ("LARDER_DB_SYNCHRONOUS_COMMIT", "on"),
+            ("LARDER_METRICS_LISTEN", "127.0.0.1:9464"),
+            ("LARDER_WORKER_CONCURRENCY", "3"),
+            ("LARDER_WORKER_HEARTBEAT", "2s"),
+            ("LARDER_WORKER_POLL", "100ms"),
+            ("LARDER_UPSTREAM_TIMEOUT", "4s"),
+            ("LARDER_UPSTREAM_ATTEMPTS", "2"),
+            ("LARDER_UPSTREAM_BACKOFF_BASE", "50ms"),
+            ("LARDER_LOG_FORMAT", "json"),
+            ("LARDER_OPENMETEO_RATE", "2.5"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.wait_budget, Duration::from_secs(3));
+    assert_eq!(c.hot_cache_bytes, 0);
+    assert_eq!(c.db_max_connections, 7);
+    assert!(c.db_synchronous_commit);
+    assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+    assert_eq!(c.worker.concurrency, 3);
+    assert_eq!(c.worker.heartbeat, Duration::from_secs(2));
+    assert_eq!(c.worker.poll, Duration::from_millis(100));
+    assert_eq!(c.upstream.timeout, Duration::from_secs(4));
+    assert_eq!(c.upstream.attempts, 2);
+    assert_eq!(c.upstream.backoff_base, Duration::from_millis(50));
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert_eq!(c.provider("openmeteo").unwrap().rate, Some(2.5));
+    let err =
+        Config::load(None, &env(&[("LARDER_DB_SYNCHRONOUS_COMMIT", "sometimes")])).unwrap_err();
+    assert!(
+        err.to_string().contains("LARDER_DB_SYNCHRONOUS_COMMIT"),
+        "{err}"
+    );
+}
