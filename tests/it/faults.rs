@@ -346,3 +346,34 @@ async fn an_enormous_retry_after_is_capped() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_undecodable_job_ends_its_fill_and_is_not_retried() {
+    let app = TestApp::spawn().await;
+    let id = "01JD0000000000000000000001";
+    // A payload from some future version this worker cannot read, with its
+    // fill record, as an API process would have written them.
+    app.db
+        .exec(&format!(
+            "INSERT INTO larder_inflight (key, job_id, reason) VALUES ('tmdb/movie/550', '{id}', 'miss');
+             INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority, metadata)
+             VALUES ('{id}', 'larder.fetch', convert_to('{{\"kind\":\"mystery\",\"key\":\"tmdb/movie/550\"}}', 'UTF8'),
+                     'Pending', 0, 5, now() - interval '1 second', 0, ''::hstore)"
+        ))
+        .await;
+    eventually(Duration::from_secs(10), || async {
+        app.db.count("SELECT count(*) FROM larder_inflight").await == 0
+    })
+    .await;
+    eventually(Duration::from_secs(10), || async {
+        app.db
+            .count(&format!(
+                "SELECT count(*) FROM apalis.jobs WHERE id = '{id}' AND status = 'Done'"
+            ))
+            .await
+            == 1
+    })
+    .await;
+    assert_eq!(app.upstream.count(), 0);
+    app.stop().await;
+}

@@ -82,6 +82,15 @@ impl Fetcher {
         result
     }
 
+    /// End `job_id`'s fill of `key` as rejected (a job that cannot run).
+    pub async fn fail(
+        &self,
+        key: &larder_jobs::key::CacheKey,
+        job_id: &str,
+    ) -> Result<(), larder_jobs::Error> {
+        self.store.fail(key, Some(job_id), FailKind::Rejected).await
+    }
+
     async fn run(&self, job: &FetchJob, job_id: &str) -> Result<Outcome, larder_jobs::Error> {
         let FetchJob::Fetch { key, reason } = job;
         let resolved = match Catalogue::builtin().resolve_key(key) {

@@ -18,6 +18,7 @@ use apalis_core::backend::ext::poll_strategy::Strategy;
 use apalis_postgres::{PostgresStorage, Pubsub};
 use larder_jobs::config::Config;
 use larder_jobs::job::{FETCH_QUEUE, FetchJob};
+use larder_jobs::key::CacheKey;
 use larder_jobs::names;
 use larder_jobs::store::Store;
 use sqlx::PgPool;
@@ -48,13 +49,21 @@ async fn handle(
     fetcher: Data<Arc<Fetcher>>,
     id: TaskId,
 ) -> Result<(), BoxDynError> {
-    let job: FetchJob = match serde_json::from_value(payload) {
+    let job: FetchJob = match serde_json::from_value(payload.clone()) {
         Ok(job) => job,
         Err(e) => {
             // A payload we cannot read will never become readable: fail it
-            // for good instead of letting the queue retry it.
+            // for good instead of letting the queue retry it, and end its
+            // fill (if it names a key) so nobody waits on it.
             tracing::error!(error = %e, "undecodable fetch job dropped");
             metrics::counter!(names::JOBS, "kind" => "unknown", "outcome" => "failed").increment(1);
+            if let Some(key) = payload
+                .get("key")
+                .and_then(|k| k.as_str())
+                .and_then(CacheKey::from_stored)
+            {
+                fetcher.fail(&key, &id.to_string()).await?;
+            }
             return Ok(());
         }
     };
