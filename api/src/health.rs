@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use hyper::StatusCode;
 use larder_jobs::names;
-use larder_jobs::provider::Kind;
 use serde_json::json;
 
 use crate::reply::{Reply, json, text};
@@ -129,7 +128,7 @@ pub fn providers(state: &State) -> Reply {
                         "route": format!("/v1/{}/{}", p.def.id, r.route),
                         "params": r.params.iter().filter(|x| !r.is_path_param(x.name)).map(|x| json!({
                             "name": x.name,
-                            "type": describe(&x.kind),
+                            "type": x.kind.describe(),
                             "required": x.required,
                             "default": x.default,
                         })).collect::<Vec<_>>(),
@@ -151,8 +150,4 @@ pub fn providers(state: &State) -> Reply {
         })
         .collect();
     json(StatusCode::OK, &json!({ "providers": list }))
-}
-
-fn describe(k: &Kind) -> String {
-    k.describe()
 }

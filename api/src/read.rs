@@ -27,8 +27,8 @@ pub async fn read(
     query: &str,
 ) -> Result<Reply, ApiError> {
     crate::auth::check(state, headers, Some(provider)).await?;
-    let resolved = resolve(state, provider, rest, query)?;
-    let resolved = &resolved.2;
+    let resolution = resolve(state, provider, rest, query)?;
+    let resolved = &resolution.resolved;
     let provider = resolved.provider.id;
     if let Some(Err(why)) = state.provider(provider).map(|p| &p.enabled) {
         return Err(ApiError::new(
@@ -38,35 +38,29 @@ pub async fn read(
         ));
     }
     let key = &resolved.key;
+    let inm = headers.get(IF_NONE_MATCH);
+    let budget = || prefer_wait(headers).unwrap_or(state.config.wait_budget);
     let entry = match state.hot.get(key.hash(), key.as_str()) {
         Some(e) => Some(e),
         None => {
+            // This process is already filling this key, which had no entry:
+            // join without asking the database.
             if let Some(rx) = state.flights.join_miss(key) {
-                lookup(provider, "miss");
-                let budget = prefer_wait(headers).unwrap_or(state.config.wait_budget);
-                return answer_fill(
-                    flight::wait(rx, budget).await,
-                    None,
-                    headers.get(IF_NONE_MATCH),
-                );
+                count_lookup(provider, "miss");
+                return answer_fill(flight::wait(rx, budget()).await, None, inm);
             }
-            None
+            state.lookups.get(state, key).await?
         }
     };
-    let entry = match entry {
-        Some(e) => Some(e),
-        None => state.lookups.get(state, key).await?,
-    };
     let now = now_millis();
-    let inm = headers.get(IF_NONE_MATCH);
     let fallback = match entry {
         Some(e) => match e.freshness(now) {
             Freshness::Fresh => {
-                lookup(provider, "hit");
+                count_lookup(provider, "hit");
                 return serve(&e, "HIT", inm, now);
             }
             Freshness::Stale => {
-                lookup(provider, "stale");
+                count_lookup(provider, "stale");
                 // One background refresh: the flight deduplicates it.
                 drop(state.flights.join(state, key, FetchReason::Refresh, true));
                 return serve(&e, "STALE", inm, now);
@@ -76,12 +70,11 @@ pub async fn read(
         },
         None => None,
     };
-    lookup(provider, "miss");
-    let budget = prefer_wait(headers).unwrap_or(state.config.wait_budget);
+    count_lookup(provider, "miss");
     let rx = state
         .flights
         .join(state, key, FetchReason::Miss, fallback.is_some());
-    answer_fill(flight::wait(rx, budget).await, fallback, inm)
+    answer_fill(flight::wait(rx, budget()).await, fallback, inm)
 }
 
 /// Answer a miss from its fill's result; `fallback` is an old entry that may
@@ -116,7 +109,14 @@ fn answer_fill(
 
 /// Requests for popular keys repeat byte for byte: remember how each exact
 /// path and query resolved (successes only, bounded), so a hit skips parsing.
-pub type Resolutions = moka::sync::Cache<u64, Arc<(String, String, Resolved)>>;
+pub type Resolutions = moka::sync::Cache<u64, Arc<Resolution>>;
+
+/// How one exact request path and query resolved.
+pub struct Resolution {
+    path: String,
+    query: String,
+    resolved: Resolved,
+}
 
 pub fn resolutions() -> Resolutions {
     moka::sync::Cache::builder().max_capacity(100_000).build()
@@ -127,7 +127,7 @@ fn resolve(
     provider: &str,
     rest: &str,
     query: &str,
-) -> Result<Arc<(String, String, Resolved)>, ApiError> {
+) -> Result<Arc<Resolution>, ApiError> {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(provider.as_bytes());
     h.update(b"/");
@@ -136,19 +136,23 @@ fn resolve(
     h.update(query.as_bytes());
     let id = h.digest();
     if let Some(r) = state.resolutions.get(&id)
-        && r.2.provider.id == provider
-        && r.0 == rest
-        && r.1 == query
+        && r.resolved.provider.id == provider
+        && r.path == rest
+        && r.query == query
     {
         return Ok(r);
     }
     let resolved = Catalogue::builtin().resolve(provider, rest, query)?;
-    let r = Arc::new((rest.to_owned(), query.to_owned(), resolved));
+    let r = Arc::new(Resolution {
+        path: rest.to_owned(),
+        query: query.to_owned(),
+        resolved,
+    });
     state.resolutions.insert(id, r.clone());
     Ok(r)
 }
 
-fn lookup(provider: &'static str, result: &'static str) {
+fn count_lookup(provider: &'static str, result: &'static str) {
     metrics::counter!(names::CACHE_LOOKUPS, "provider" => provider, "result" => result)
         .increment(1);
 }
