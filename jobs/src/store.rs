@@ -11,7 +11,8 @@
 //!    (someone else's fill is under way: join it), or inserts the in-flight
 //!    row *and* the queue job. The unique in-flight row is the safety net if
 //!    the lock were ever bypassed.
-//! 2. The worker calls [`Store::complete`] or [`Store::fail`], which take the
+//! 2. The worker calls [`Store::complete`] or [`Store::fail`] (SQL functions
+//!    `larder_complete`/`larder_fail`, one round trip each), which take the
 //!    same lock, write the entry (or not), delete the in-flight row and
 //!    `pg_notify('larder_fill', …)` in one transaction.
 //!
@@ -260,38 +261,21 @@ impl Store {
         } else {
             (ttl.stale, ttl.max_stale_on_error.max(ttl.stale))
         };
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        sqlx::query("SELECT larder_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
             .bind(key.lock_id())
-            .execute(&mut *tx)
+            .bind(key.as_str())
+            .bind(job_id)
+            .bind(key.provider())
+            .bind(entry.status as i16)
+            .bind(&entry.content_type)
+            .bind(entry.body.as_ref())
+            .bind(&etag)
+            .bind(fresh.as_secs_f64())
+            .bind(stale.as_secs_f64())
+            .bind(keep.as_secs_f64())
+            .bind(FillNotice::Stored.payload(key))
+            .execute(&self.pool)
             .await?;
-        sqlx::query(
-            "INSERT INTO larder_cache
-                (key, provider, status, content_type, body, etag,
-                 fetched_at, fresh_until, stale_until, keep_until)
-             SELECT $1, $2, $3, $4, $5, $6, t, t + make_interval(secs => $7),
-                    t + make_interval(secs => $7 + $8), t + make_interval(secs => $7 + $9)
-             FROM (SELECT now() AS t) now
-             ON CONFLICT (key) DO UPDATE SET
-                status = EXCLUDED.status, content_type = EXCLUDED.content_type,
-                body = EXCLUDED.body, etag = EXCLUDED.etag, fetched_at = EXCLUDED.fetched_at,
-                fresh_until = EXCLUDED.fresh_until, stale_until = EXCLUDED.stale_until,
-                keep_until = EXCLUDED.keep_until",
-        )
-        .bind(key.as_str())
-        .bind(key.provider())
-        .bind(entry.status as i16)
-        .bind(&entry.content_type)
-        .bind(entry.body.as_ref())
-        .bind(&etag)
-        .bind(fresh.as_secs_f64())
-        .bind(stale.as_secs_f64())
-        .bind(keep.as_secs_f64())
-        .execute(&mut *tx)
-        .await?;
-        end_fill(&mut tx, key, job_id).await?;
-        notify(&mut tx, key, FillNotice::Stored).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -306,15 +290,13 @@ impl Store {
         job_id: Option<&str>,
         kind: FailKind,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        sqlx::query("SELECT larder_fail($1, $2, $3, $4)")
             .bind(key.lock_id())
-            .execute(&mut *tx)
+            .bind(key.as_str())
+            .bind(job_id)
+            .bind(FillNotice::Failed(kind).payload(key))
+            .execute(&self.pool)
             .await?;
-        if end_fill(&mut tx, key, job_id).await? {
-            notify(&mut tx, key, FillNotice::Failed(kind)).await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
