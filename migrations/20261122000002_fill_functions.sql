@@ -8,7 +8,7 @@
 CREATE FUNCTION larder_complete(
     p_lock bigint, p_key text, p_job text, p_provider text, p_status smallint,
     p_content_type text, p_body bytea, p_etag text,
-    p_fresh float8, p_stale float8, p_keep float8, p_notice text
+    p_fresh float8, p_stale float8, p_keep float8, p_channel text, p_notice text
 ) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     t timestamptz := now();
@@ -27,20 +27,19 @@ BEGIN
         fresh_until = EXCLUDED.fresh_until, stale_until = EXCLUDED.stale_until,
         keep_until = EXCLUDED.keep_until;
     DELETE FROM larder_inflight WHERE key = p_key AND (p_job IS NULL OR job_id = p_job);
-    PERFORM pg_notify('larder_fill', p_notice);
+    PERFORM pg_notify(p_channel, p_notice);
 END $$;
 
 -- End the fill owned by p_job (any fill when NULL) without storing, and
--- announce the failure only when a fill was ended: a superseded job's
--- failure is not the live fill's. Returns whether one was ended.
-CREATE FUNCTION larder_fail(p_lock bigint, p_key text, p_job text, p_notice text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+-- announce p_notice (a failure, or "stored" when the job found the entry
+-- fresh) only when a fill was ended: a superseded job's outcome is not the
+-- live fill's.
+CREATE FUNCTION larder_end_fill(p_lock bigint, p_key text, p_job text, p_channel text, p_notice text)
+RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(p_lock);
     DELETE FROM larder_inflight WHERE key = p_key AND (p_job IS NULL OR job_id = p_job);
     IF FOUND THEN
-        PERFORM pg_notify('larder_fill', p_notice);
-        RETURN true;
+        PERFORM pg_notify(p_channel, p_notice);
     END IF;
-    RETURN false;
 END $$;

@@ -14,15 +14,16 @@ use dashmap::DashMap;
 use larder_jobs::job::FetchReason;
 use larder_jobs::key::CacheKey;
 use larder_jobs::names;
-use larder_jobs::store::{Enqueued, FailKind, FillNotice};
+use larder_jobs::store::{Enqueued, FailKind, FillNotice, INFLIGHT_ABANDONED};
 use tokio::sync::{mpsc, watch};
 
 use crate::hot::HotEntry;
 use crate::state::State;
 
-/// How long a flight waits for its fill before giving up on it: a fetch job's
-/// whole budget plus orphan recovery of a dead worker and its re-run.
-const FLIGHT_MAX: Duration = Duration::from_secs(150);
+/// How long a flight waits for its fill before giving up on it: as long as
+/// the fill record may stand before it is presumed abandoned, and a little
+/// more. (Callers give up far sooner: their wait budget is at most 30 s.)
+const FLIGHT_MAX: Duration = Duration::from_secs(INFLIGHT_ABANDONED.as_secs() + 30);
 
 /// How a fill ended, as seen by its waiters.
 #[derive(Debug, Clone)]
@@ -137,8 +138,8 @@ impl Flights {
 
 /// Wait up to `budget` for a flight to finish. `None`: still going.
 ///
-/// With no budget, still wait for the enqueue to commit (bounded by the
-/// pool's acquire timeout): a 202 must mean the fill really is under way.
+/// With no budget, still wait (up to 5 s) for the enqueue to commit: a 202
+/// must mean the fill really is under way.
 pub async fn wait(mut rx: watch::Receiver<FlightState>, budget: Duration) -> Option<FillResult> {
     const ENQUEUE_MAX: Duration = Duration::from_secs(5);
     let started = Instant::now();
@@ -224,8 +225,7 @@ async fn run_flight(
                 }
                 Some(Signal::Notice(FillNotice::Failed(kind))) => match state.store.in_flight(key).await {
                     // Another fill of this key is under way (this notice was
-                    // an earlier fill's, or of a job that was superseded):
-                    // wait for that one.
+                    // an earlier fill's): wait for that one.
                     Ok(true) => continue,
                     Ok(false) | Err(_) => return FillResult::Failed(kind),
                 },

@@ -54,8 +54,6 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Store(#[from] larder_jobs::Error),
 }
 
 /// Install the Prometheus recorder once per process and return its handle.

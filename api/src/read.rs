@@ -1,4 +1,4 @@
-//! `GET /v1/{provider}/{resource…}`: the cached read, SPEC §3.1.
+//! `GET /v1/{provider}/{resource…}`: the cached read.
 
 use std::sync::Arc;
 use std::time::Duration;

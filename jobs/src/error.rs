@@ -37,8 +37,7 @@ impl Error {
     }
 }
 
-/// A client request that does not fit the catalogue. Always a 400 (or 404 for
-/// an unknown route), never enqueued. `code` is stable and kebab-case.
+/// A client request that does not fit the catalogue: a 400, never enqueued. `code` is stable and kebab-case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct RequestError {

@@ -4,8 +4,9 @@ use std::fmt;
 
 /// The canonical key of a cached resource: `provider/resource-path?sorted=params`.
 ///
-/// Built only by [`crate::provider::Catalogue::resolve`], so two requests that
-/// mean the same thing always map to the same key.
+/// Built by [`crate::provider::Catalogue::resolve`], so two requests that
+/// mean the same thing always map to the same key (and, for ending a fill
+/// whose key no longer resolves, by [`CacheKey::from_stored`]).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
     text: String,

@@ -5,8 +5,10 @@
 //! - [`provider`]: the provider catalogue. A provider is mostly data: a table
 //!   of resources (route → upstream path, allowed parameters, TTLs). Parsing a
 //!   request against it yields a canonical [`key::CacheKey`].
-//! - [`store`]: the narrow interface to Postgres: cache entries, the in-flight
-//!   fill records, fill notifications, service keys. All SQL lives here.
+//! - [`store`]: the narrow interface to Postgres for cache entries, in-flight
+//!   fill records and fill notifications; [`keys`] and [`rate`] hold the
+//!   rest of larder's SQL (with [`db`] and the migrations).
+//! - [`keys`]: service keys.
 //! - [`rate`]: the per-provider rate limiter shared through Postgres.
 //! - [`job`]: queue payloads.
 //! - [`names`]: metric names and their descriptions.

@@ -1,4 +1,4 @@
-//! Metric names (part of the product contract, SPEC §7) and their
+//! Metric names (part of the product contract) and their
 //! descriptions. Labels stay low-cardinality: never a key, path or id.
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
@@ -14,6 +14,7 @@ pub const RATE_LIMIT_WAIT: &str = "larder_rate_limit_wait_seconds_total";
 pub const JOBS: &str = "larder_jobs_total";
 pub const JOB_DURATION: &str = "larder_job_duration_seconds";
 pub const QUEUE_JOBS: &str = "larder_queue_jobs";
+/// Reserved for asset storage (not built yet); named here as the contract has it.
 pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
 
 /// Register descriptions with whatever recorder is installed.
@@ -43,10 +44,11 @@ pub fn describe() {
         Unit::Seconds,
         "Upstream call duration by provider"
     );
-    describe_counter!(
+    // A gauge that only grows: `metrics` counters cannot carry fractions.
+    describe_gauge!(
         RATE_LIMIT_WAIT,
         Unit::Seconds,
-        "Time spent waiting for rate-limit tokens"
+        "Total time spent waiting for rate-limit slots"
     );
     describe_counter!(JOBS, "Jobs run by kind and outcome (ok, retry, failed)");
     describe_histogram!(JOB_DURATION, Unit::Seconds, "Job duration by kind");

@@ -1,5 +1,6 @@
-//! The cache store: every SQL statement that touches cache entries, in-flight
-//! fill records and fill notifications. Kept behind this one type so another
+//! The cache store: every query that touches cache entries, in-flight fill
+//! records and fill notifications (the two fill-ending functions they call
+//! live in `migrations/`). Kept behind this one type so another
 //! backend can stand beside Postgres later.
 //!
 //! The fill protocol, which makes "one upstream call per key" hold across
@@ -12,9 +13,9 @@
 //!    row *and* the queue job. The unique in-flight row is the safety net if
 //!    the lock were ever bypassed.
 //! 2. The worker calls [`Store::complete`] or [`Store::fail`] (SQL functions
-//!    `larder_complete`/`larder_fail`, one round trip each), which take the
-//!    same lock, write the entry (or not), delete the in-flight row and
-//!    `pg_notify('larder_fill', …)` in one transaction.
+//!    `larder_complete` / `larder_end_fill` from the migrations, one round
+//!    trip each), which take the same lock, write the entry (or not), delete
+//!    the in-flight row and `pg_notify('larder_fill', …)` in one transaction.
 //!
 //! Because both sides hold the lock, a fill either commits before the
 //! reader's re-check (the reader sees the entry) or after the reader's
@@ -261,21 +262,24 @@ impl Store {
         } else {
             (ttl.stale, ttl.max_stale_on_error.max(ttl.stale))
         };
-        sqlx::query("SELECT larder_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-            .bind(key.lock_id())
-            .bind(key.as_str())
-            .bind(job_id)
-            .bind(key.provider())
-            .bind(entry.status as i16)
-            .bind(&entry.content_type)
-            .bind(entry.body.as_ref())
-            .bind(&etag)
-            .bind(fresh.as_secs_f64())
-            .bind(stale.as_secs_f64())
-            .bind(keep.as_secs_f64())
-            .bind(FillNotice::Stored.payload(key))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "SELECT larder_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(key.lock_id())
+        .bind(key.as_str())
+        .bind(job_id)
+        .bind(key.provider())
+        .bind(entry.status as i16)
+        .bind(&entry.content_type)
+        .bind(entry.body.as_ref())
+        .bind(&etag)
+        .bind(fresh.as_secs_f64())
+        .bind(stale.as_secs_f64())
+        .bind(keep.as_secs_f64())
+        .bind(FILL_CHANNEL)
+        .bind(FillNotice::Stored.payload(key))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -290,19 +294,31 @@ impl Store {
         job_id: Option<&str>,
         kind: FailKind,
     ) -> Result<(), Error> {
-        sqlx::query("SELECT larder_fail($1, $2, $3, $4)")
+        self.end_fill(key, job_id, FillNotice::Failed(kind)).await
+    }
+
+    /// End `job_id`'s fill of `key` (any fill when `None`) under the key's
+    /// lock, announcing `notice` only if a fill was ended.
+    async fn end_fill(
+        &self,
+        key: &CacheKey,
+        job_id: Option<&str>,
+        notice: FillNotice,
+    ) -> Result<(), Error> {
+        sqlx::query("SELECT larder_end_fill($1, $2, $3, $4, $5)")
             .bind(key.lock_id())
             .bind(key.as_str())
             .bind(job_id)
-            .bind(FillNotice::Failed(kind).payload(key))
+            .bind(FILL_CHANNEL)
+            .bind(notice.payload(key))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// A worker starting `job_id` for `key`: one statement, on the database
+    /// A worker starting `job_id` for `key`: one statement on the database
     /// clock. When the entry is fresh (someone filled it meanwhile) the fill
-    /// is ended and `true` returned: skip the fetch. Otherwise the fill
+    /// is ended (a second call) and `true` returned: skip the fetch. Otherwise the fill
     /// record is touched, so time spent queued does not count towards
     /// [`INFLIGHT_ABANDONED`], and `false` returned.
     pub async fn start_fill(
@@ -326,10 +342,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         if fresh {
-            let mut tx = self.pool.begin().await?;
-            end_fill(&mut tx, key, Some(job_id)).await?;
-            notify(&mut tx, key, FillNotice::Stored).await?;
-            tx.commit().await?;
+            self.end_fill(key, Some(job_id), FillNotice::Stored).await?;
         }
         Ok(fresh)
     }
@@ -378,8 +391,8 @@ impl Store {
         .await?)
     }
 
-    /// Housekeeping: finished queue rows, dead entries, abandoned fills,
-    /// long-gone worker registrations. Returns rows deleted per table.
+    /// Housekeeping: finished queue rows, dead entries, abandoned fill
+    /// records. Returns rows deleted for each, in that order.
     pub async fn prune(&self, keep_finished: Duration) -> Result<[u64; 3], Error> {
         let jobs = sqlx::query(
             "DELETE FROM apalis.jobs
@@ -404,37 +417,6 @@ impl Store {
         .rows_affected();
         Ok([jobs, entries, inflight])
     }
-}
-
-/// Delete the fill record of `key` (only `job_id`'s, when given); whether
-/// one was deleted.
-async fn end_fill(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    key: &CacheKey,
-    job_id: Option<&str>,
-) -> Result<bool, Error> {
-    let n = sqlx::query(
-        "DELETE FROM larder_inflight WHERE key = $1 AND ($2::text IS NULL OR job_id = $2)",
-    )
-    .bind(key.as_str())
-    .bind(job_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(n > 0)
-}
-
-async fn notify(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    key: &CacheKey,
-    notice: FillNotice,
-) -> Result<(), Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(FILL_CHANNEL)
-        .bind(notice.payload(key))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 fn like_escape(s: &str) -> String {

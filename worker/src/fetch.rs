@@ -1,4 +1,5 @@
-//! The fetch step: one job in, one outcome out. Tests drive it directly.
+//! The fetch step: one job in, one outcome out (the integration tests drive
+//! it through the real queue).
 //!
 //! Re-check the cache → for each attempt: take a rate-limit slot, call the
 //! upstream (mirrors and pooled keys in turn), classify → store the entry,
@@ -257,8 +258,10 @@ impl Fetcher {
                     }
                     // Every worker waits: the next reservation lands after the pause.
                     if let Err(e) = self.limiter.pause(provider.id, pause).await {
+                        // Without a recorded pause other workers would not
+                        // hold back; give up rather than hammer.
                         tracing::error!(error = %e, "could not record provider pause");
-                        tokio::time::sleep(pause).await;
+                        return Err(FailKind::Upstream);
                     }
                     Duration::ZERO
                 }

@@ -60,8 +60,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// The whole configuration. Field docs name the env var and default; the
-/// commented `larder.toml.example` at the repository root lists them all.
+/// The whole configuration. Field docs name the env var; the commented
+/// `larder.toml.example` at the repository root lists every key with its
+/// default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -69,7 +70,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// `LARDER_LISTEN`: API address.
     pub listen: SocketAddr,
-    /// `LARDER_ADMIN_TOKEN`: bearer token for `/admin/*` (off when unset).
+    /// `LARDER_ADMIN_TOKEN`: bearer token for the admin API. Reserved: the
+    /// admin API is not built yet, and the value is only kept (redacted).
     pub admin_token: Option<Secret>,
     /// `LARDER_AUTH`: `required` or `off`.
     pub auth: AuthMode,
@@ -104,7 +106,7 @@ pub struct Config {
 pub struct WorkerConfig {
     /// `LARDER_WORKER_CONCURRENCY` / `--concurrency`: jobs run at once.
     pub concurrency: usize,
-    /// Worker heartbeat; a worker silent for 3 heartbeats is presumed dead
+    /// `LARDER_WORKER_HEARTBEAT`: a worker silent for 3 heartbeats is presumed dead
     /// and its jobs run again elsewhere.
     #[serde(with = "duration_str")]
     pub heartbeat: Duration,
@@ -124,9 +126,11 @@ pub struct UpstreamConfig {
     /// `LARDER_UPSTREAM_TIMEOUT`: one upstream call, connect to last byte.
     #[serde(with = "duration_str")]
     pub timeout: Duration,
-    /// Attempts per fetch (transport errors, 5xx and 429 are retried).
+    /// `LARDER_UPSTREAM_ATTEMPTS`: attempts per fetch (transport errors,
+    /// timeouts, 5xx and 429 are retried).
     pub attempts: u32,
-    /// First backoff; doubles each attempt, with full jitter, up to `backoff_max`.
+    /// `LARDER_UPSTREAM_BACKOFF_BASE`: first backoff; doubles each attempt,
+    /// with full jitter, up to `backoff_max`.
     #[serde(with = "duration_str")]
     pub backoff_base: Duration,
     #[serde(with = "duration_str")]
