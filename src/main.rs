@@ -277,9 +277,7 @@ async fn keys(command: KeysCommand, keys: Keys) -> Result<()> {
                 info.id,
                 info.name,
                 info.scopes.join(","),
-                info.expires_at
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "never".into())
+                expiry(info.expires_at)
             );
             println!("{token}");
         }
@@ -303,9 +301,7 @@ async fn keys(command: KeysCommand, keys: Keys) -> Result<()> {
                     k.name,
                     k.prefix,
                     k.scopes.join(","),
-                    k.expires_at
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "never".into())
+                    expiry(k.expires_at)
                 );
             }
         }
@@ -318,6 +314,10 @@ async fn keys(command: KeysCommand, keys: Keys) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn expiry(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(|| "never".into(), |t| t.to_rfc3339())
 }
 
 /// Resolves (true) on SIGINT or SIGTERM.

@@ -260,12 +260,11 @@ fn cache_entry(
     key: &CacheKey,
     entry: &larder_jobs::store::Entry,
 ) -> FillResult {
-    let Some(hot) = HotEntry::from_entry(key.as_str(), entry) else {
-        return FillResult::Expired;
-    };
-    if hot.freshness(crate::hot::now_millis()) == crate::hot::Freshness::Dead {
+    if entry.keep_until.timestamp_millis() <= crate::hot::now_millis() {
         return FillResult::Failed(FailKind::Upstream);
     }
-    state.hot.insert(generation, key.hash(), hot.clone());
-    FillResult::Entry(hot)
+    state
+        .hot
+        .remember(generation, key, entry)
+        .map_or(FillResult::Expired, FillResult::Entry)
 }

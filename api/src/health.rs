@@ -43,20 +43,30 @@ pub async fn readyz(state: &State) -> Reply {
     )
 }
 
+/// Queue rows for every state (0 where none), or `None` when the database
+/// does not answer in time.
+async fn queue_by_state(state: &State) -> Option<Vec<(&'static str, i64)>> {
+    let rows = tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth())
+        .await
+        .ok()?
+        .ok()?;
+    Some(
+        QUEUE_STATES
+            .iter()
+            .map(|s| (*s, rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n)))
+            .collect(),
+    )
+}
+
 pub async fn health(state: &State) -> Reply {
     let database = database_ok(state).await;
-    let queue = match tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth()).await {
-        Ok(Ok(rows)) => {
-            let mut q = serde_json::Map::new();
-            for s in QUEUE_STATES {
-                q.insert(s.into(), json!(0));
-            }
-            for (s, n) in rows {
-                q.insert(s, json!(n));
-            }
-            json!(q)
-        }
-        _ => json!(null),
+    let queue = match queue_by_state(state).await {
+        Some(q) => json!(
+            q.into_iter()
+                .map(|(s, n)| (s.to_string(), json!(n)))
+                .collect::<serde_json::Map<_, _>>()
+        ),
+        None => json!(null),
     };
     let workers = match tokio::time::timeout(
         PROBE_TIMEOUT,
@@ -94,15 +104,8 @@ pub async fn health(state: &State) -> Reply {
 
 /// Prometheus text. The queue gauge is read fresh on each scrape.
 pub async fn metrics(state: &State) -> Reply {
-    if let Ok(Ok(rows)) = tokio::time::timeout(PROBE_TIMEOUT, state.store.queue_depth()).await {
-        for s in QUEUE_STATES {
-            let n = rows
-                .iter()
-                .find(|(k, _)| k == s)
-                .map(|(_, n)| *n)
-                .unwrap_or(0);
-            metrics::gauge!(names::QUEUE_JOBS, "state" => s).set(n as f64);
-        }
+    for (s, n) in queue_by_state(state).await.unwrap_or_default() {
+        metrics::gauge!(names::QUEUE_JOBS, "state" => s).set(n as f64);
     }
     text(
         StatusCode::OK,

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
+use larder_jobs::key::CacheKey;
 use larder_jobs::store::Entry;
 
 /// An entry ready to serve: header values prebuilt, times in unix millis.
@@ -130,6 +131,14 @@ impl HotCache {
         {
             c.insert(hash, e);
         }
+    }
+
+    /// Prepare an entry read from the database since `generation` for
+    /// serving, and keep it (see [`HotCache::insert`]).
+    pub fn remember(&self, generation: u64, key: &CacheKey, e: &Entry) -> Option<Arc<HotEntry>> {
+        let hot = HotEntry::from_entry(key.as_str(), e)?;
+        self.insert(generation, key.hash(), hot.clone());
+        Some(hot)
     }
 
     pub fn remove(&self, hash: u64) {

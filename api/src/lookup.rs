@@ -29,8 +29,7 @@ impl Lookups {
             .get_or_init(|| async {
                 let generation = state.hot.generation();
                 let read = match state.store.lookup(key).await {
-                    Ok(Some(e)) => Ok(HotEntry::from_entry(key.as_str(), &e)
-                        .inspect(|h| state.hot.insert(generation, key.hash(), h.clone()))),
+                    Ok(Some(e)) => Ok(state.hot.remember(generation, key, &e)),
                     Ok(None) => Ok(None),
                     Err(e) => Err(ApiError::from(e)),
                 };

@@ -100,9 +100,7 @@ impl Fetcher {
                 tracing::error!(error = %e, "fetch job with an invalid key; dropped");
                 // Still end the fill so nobody waits on it.
                 if let Some(k) = larder_jobs::key::CacheKey::from_stored(key) {
-                    self.store
-                        .fail(&k, Some(job_id), FailKind::Rejected)
-                        .await?;
+                    self.fail(&k, job_id).await?;
                 }
                 return Ok(Outcome::Invalid(e.message));
             }
@@ -119,9 +117,7 @@ impl Fetcher {
                     why,
                     "fetch for a disabled provider"
                 );
-                self.store
-                    .fail(key, Some(job_id), FailKind::Rejected)
-                    .await?;
+                self.fail(key, job_id).await?;
                 return Ok(Outcome::Failed(FailKind::Rejected));
             }
         };
