@@ -22,11 +22,7 @@ async fn code(r: reqwest::Response) -> (u16, String) {
 
 #[tokio::test]
 async fn keys_gate_reads_by_scope_expiry_and_revocation() {
-    let app = TestApp::spawn_with(Options {
-        env: vec![("LARDER_AUTH", "required".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(&[("LARDER_AUTH", "required")]).await;
     let keys = Keys::new(app.db.pool.clone());
     let (all, all_token) = keys.create("all", &[], None).await.unwrap();
     let (_, weather_token) = keys

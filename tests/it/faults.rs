@@ -49,13 +49,10 @@ async fn retry_after_pauses_the_provider() {
 
 #[tokio::test]
 async fn a_hanging_upstream_is_a_504_and_nothing_is_cached() {
-    let app = TestApp::spawn_with(Options {
-        env: vec![
-            ("LARDER_UPSTREAM_TIMEOUT", "300ms".into()),
-            ("LARDER_UPSTREAM_ATTEMPTS", "2".into()),
-        ],
-        ..Default::default()
-    })
+    let app = TestApp::with_env(&[
+        ("LARDER_UPSTREAM_TIMEOUT", "300ms"),
+        ("LARDER_UPSTREAM_ATTEMPTS", "2"),
+    ])
     .await;
     app.upstream.script(UP, [Step::hang(), Step::hang()]);
     let r = app.get(MOVIE).send().await.unwrap();
@@ -90,11 +87,7 @@ async fn malformed_json_is_a_502_and_nothing_is_cached() {
 
 #[tokio::test]
 async fn a_failed_fill_wakes_every_waiter_at_once() {
-    let app = TestApp::spawn_with(Options {
-        env: vec![("LARDER_UPSTREAM_ATTEMPTS", "2".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(&[("LARDER_UPSTREAM_ATTEMPTS", "2")]).await;
     // Slow failures, so that all callers are waiting before the fill fails.
     let slow = Duration::from_millis(700);
     app.upstream.script(
@@ -127,14 +120,11 @@ async fn other_4xx_are_not_cached_and_not_retried() {
 
 #[tokio::test]
 async fn stale_if_error_serves_the_old_entry_when_the_refresh_fails() {
-    let app = TestApp::spawn_with(Options {
-        env: vec![
-            ("LARDER_UPSTREAM_ATTEMPTS", "2".into()),
-            // This test ages entries in the database directly.
-            ("LARDER_HOT_CACHE_BYTES", "0".into()),
-        ],
-        ..Default::default()
-    })
+    let app = TestApp::with_env(&[
+        ("LARDER_UPSTREAM_ATTEMPTS", "2"),
+        // This test ages entries in the database directly.
+        ("LARDER_HOT_CACHE_BYTES", "0"),
+    ])
     .await;
     let fresh = app.get(MOVIE).send().await.unwrap().text().await.unwrap();
     // Past the stale window, still inside max_stale_on_error.

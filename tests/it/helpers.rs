@@ -123,6 +123,15 @@ impl TestApp {
         Self::spawn_with(Options::default()).await
     }
 
+    /// An app with these environment variables on top of the harness's.
+    pub async fn with_env(env: &[(&'static str, &str)]) -> TestApp {
+        Self::spawn_with(Options {
+            env: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            ..Default::default()
+        })
+        .await
+    }
+
     pub async fn spawn_with(opts: Options) -> TestApp {
         init_logs();
         let upstream = Upstream::start().await;

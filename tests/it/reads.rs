@@ -71,11 +71,7 @@ async fn miss_then_hit_with_validators_and_one_upstream_call() {
 
 #[tokio::test]
 async fn the_key_pool_spreads_calls_over_keys() {
-    let app = TestApp::spawn_with(Options {
-        env: vec![("TMDB_API_KEY", "k-one,k-two".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(&[("TMDB_API_KEY", "k-one,k-two")]).await;
     for id in [550, 1399] {
         let path = if id == 550 {
             "/v1/tmdb/movie/550".to_string()
@@ -98,11 +94,7 @@ async fn the_key_pool_spreads_calls_over_keys() {
 #[tokio::test]
 async fn a_tmdb_v4_token_goes_in_the_authorization_header() {
     let token = "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJ0ZXN0In0.sig";
-    let app = TestApp::spawn_with(Options {
-        env: vec![("TMDB_API_KEY", token.into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(&[("TMDB_API_KEY", token)]).await;
     assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
     let hit = &app.upstream.hits()[0];
     assert_eq!(
@@ -256,11 +248,7 @@ async fn concurrent_misses_in_one_process_make_one_upstream_call() {
 #[tokio::test]
 async fn stale_entries_are_served_and_refreshed_once() {
     // This test ages entries in the database directly.
-    let app = TestApp::spawn_with(Options {
-        env: vec![("LARDER_HOT_CACHE_BYTES", "0".into())],
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_env(&[("LARDER_HOT_CACHE_BYTES", "0")]).await;
     assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
     app.db
         .exec("UPDATE larder_cache SET fresh_until = now() - interval '1 second'")
@@ -365,13 +353,10 @@ async fn openmeteo_forecast_with_a_base_url_path_prefix() {
     let upstream_prefix = "/mirror";
     // A base URL may carry a path prefix; larder appends the public path.
     let upstream = Upstream::start().await;
-    let app = TestApp::spawn_with(Options {
-        env: vec![(
-            "LARDER_OPENMETEO_BASE_URL",
-            format!("{}{upstream_prefix}", upstream.url()),
-        )],
-        ..Default::default()
-    })
+    let app = TestApp::with_env(&[(
+        "LARDER_OPENMETEO_BASE_URL",
+        &format!("{}{upstream_prefix}", upstream.url()),
+    )])
     .await;
     let r = app
         .get("/v1/openmeteo/forecast?latitude=52.52&longitude=13.41&hourly=temperature_2m&timezone=Europe/Berlin")
