@@ -140,11 +140,22 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
     if let Command::Check = command {
         for p in ProviderSettings::all(&config) {
             match &p.enabled {
-                Ok(()) => eprintln!(
-                    "provider {}: enabled ({})",
-                    p.def.id,
-                    p.base_urls.join(", ")
-                ),
+                Ok(()) => {
+                    let hosts: Vec<String> = p
+                        .hosts
+                        .iter()
+                        .map(|(name, urls)| match *name {
+                            "" => urls.join(", "),
+                            name => format!("{name}: {}", urls.join(", ")),
+                        })
+                        .collect();
+                    eprintln!(
+                        "provider {}: enabled, rate {} ({})",
+                        p.def.id,
+                        p.rate,
+                        hosts.join("; ")
+                    )
+                }
                 Err(why) => eprintln!("provider {}: disabled: {why}", p.def.id),
             }
         }

@@ -147,7 +147,9 @@ pub fn providers(state: &State) -> Reply {
                 "title": p.def.title,
                 "enabled": p.enabled.is_ok(),
                 "disabled_reason": p.enabled.as_ref().err(),
-                "rate_per_second": p.rate,
+                "rate": p.rate.to_string(),
+                "rate_per_second": p.rate.per_second_f64(),
+                "concurrency": p.concurrency,
                 "resources": resources,
             })
         })

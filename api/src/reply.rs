@@ -17,6 +17,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn unauthorized(message: &str) -> Self {
@@ -74,12 +77,26 @@ impl ApiError {
                 "upstream-rejected",
                 "the upstream refused the request",
             ),
+            FailKind::Overloaded => ApiError {
+                retry_after: Some(60),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "the provider's upstream rate is booked too far ahead; try again later",
+                )
+            },
         }
     }
 
     pub fn into_reply(self) -> Reply {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        json(self.status, &body)
+        let mut reply = json(self.status, &body);
+        if let Some(secs) = self.retry_after {
+            reply
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        reply
     }
 }
 

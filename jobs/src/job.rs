@@ -24,7 +24,18 @@ pub enum FetchJob {
         /// always fetches.
         #[serde(default)]
         reason: FetchReason,
+        /// A rate slot already reserved for this fill's first upstream call
+        /// (the job was deferred until it): `(limiter, unix ms)`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot: Option<(String, u64)>,
+        /// How many times this fill was deferred (bounded).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        deferrals: u32,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +62,8 @@ impl FetchJob {
         FetchJob::Fetch {
             key: key.as_str().to_owned(),
             reason,
+            slot: None,
+            deferrals: 0,
         }
     }
 
@@ -76,6 +89,8 @@ mod tests {
         let job = FetchJob::Fetch {
             key: "tmdb/movie/550".into(),
             reason: FetchReason::Refresh,
+            slot: Some(("tmdb".into(), 1_800_000_000_000)),
+            deferrals: 2,
         };
         let back: FetchJob = serde_json::from_slice(&job.to_bytes()).unwrap();
         assert_eq!(back, job);
@@ -84,7 +99,9 @@ mod tests {
             old,
             FetchJob::Fetch {
                 key: "k".into(),
-                reason: FetchReason::Miss
+                reason: FetchReason::Miss,
+                slot: None,
+                deferrals: 0,
             }
         );
     }

@@ -23,5 +23,6 @@ pub mod names;
 pub mod provider;
 pub mod rate;
 pub mod store;
+pub mod token;
 
 pub use error::{Error, RequestError};

@@ -12,6 +12,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use crate::error::Error;
+use crate::provider::Rate;
 
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -23,11 +24,12 @@ impl RateLimiter {
         RateLimiter { pool }
     }
 
-    /// Reserve the next slot for `provider` at `rate` calls per second with
-    /// `burst`; returns how long to wait before making the call.
-    pub async fn reserve(&self, provider: &str, rate: f64, burst: u32) -> Result<Duration, Error> {
-        let interval = 1.0 / rate;
-        let tolerance = interval * f64::from(burst.saturating_sub(1));
+    /// Reserve the next slot for `provider` at `rate`; returns how long to
+    /// wait before making the call. A slot reserved and then not used must be
+    /// handed back with [`RateLimiter::release`].
+    pub async fn reserve(&self, provider: &str, rate: &Rate) -> Result<Duration, Error> {
+        let interval = rate.interval();
+        let tolerance = interval * f64::from(rate.burst.saturating_sub(1));
         let wait: f64 = sqlx::query_scalar(
             "WITH c AS (SELECT clock_timestamp() AS t)
              INSERT INTO larder_rate AS r (provider, tat)
@@ -44,6 +46,23 @@ impl RateLimiter {
         .fetch_one(&self.pool)
         .await?;
         Ok(Duration::from_secs_f64(wait.max(0.0)))
+    }
+
+    /// Hand back one slot reserved and not used (a fill that was deferred
+    /// past it, skipped, or gave up), so the schedule does not run ahead of
+    /// real demand. Later reservations move up by one interval; slots already
+    /// handed out keep their times.
+    pub async fn release(&self, provider: &str, rate: &Rate) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE larder_rate
+                SET tat = GREATEST(clock_timestamp(), tat - make_interval(secs => $2))
+              WHERE provider = $1",
+        )
+        .bind(provider)
+        .bind(rate.interval())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Hold every call to `provider` until `for_` from now (a 429's Retry-After).

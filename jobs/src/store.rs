@@ -78,6 +78,9 @@ pub enum FailKind {
     Timeout,
     /// Upstream refused the request (4xx other than 404): 502, not cached.
     Rejected,
+    /// The provider's rate is booked beyond the lane horizon (or its pause
+    /// runs past it): 503, try later.
+    Overloaded,
 }
 
 impl FailKind {
@@ -86,6 +89,7 @@ impl FailKind {
             FailKind::Upstream => "upstream-error",
             FailKind::Timeout => "upstream-timeout",
             FailKind::Rejected => "upstream-rejected",
+            FailKind::Overloaded => "overloaded",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -93,6 +97,7 @@ impl FailKind {
             "upstream-error" => Some(FailKind::Upstream),
             "upstream-timeout" => Some(FailKind::Timeout),
             "upstream-rejected" => Some(FailKind::Rejected),
+            "overloaded" => Some(FailKind::Overloaded),
             _ => None,
         }
     }
@@ -228,6 +233,54 @@ impl Store {
             .map_err(|e| Error::Queue(e.to_string()))?;
         tx.commit().await?;
         Ok(Enqueued::Started)
+    }
+
+    /// Hand `job_id`'s fill of `key` to a new job that runs `after` from now
+    /// (a fill deferred to its rate slot, or past an upstream's pause), in
+    /// one transaction: the fill record names the new job and counts as
+    /// started when it is due, so a fill deferred far ahead is not presumed
+    /// abandoned. `false` when `job_id` no longer owns the fill (nothing is
+    /// enqueued then).
+    pub async fn defer(
+        &self,
+        key: &CacheKey,
+        job_id: &str,
+        job: &FetchJob,
+        after: Duration,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key.lock_id())
+            .execute(&mut *tx)
+            .await?;
+        let new_id = TaskId::from(ulid::Ulid::generate());
+        let owned = sqlx::query(
+            "UPDATE larder_inflight
+                SET job_id = $3, started_at = now() + make_interval(secs => $4)
+              WHERE key = $1 AND job_id = $2",
+        )
+        .bind(key.as_str())
+        .bind(job_id)
+        .bind(new_id.to_string())
+        .bind(after.as_secs_f64())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !owned {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let task = TaskBuilder::new(job.to_bytes())
+            .task_id(new_id)
+            .max_attempts(FETCH_MAX_ATTEMPTS)
+            .run_at_time(std::time::SystemTime::now() + after)
+            .build();
+        apalis_postgres::queries::push_tasks(&mut *tx, FETCH_QUEUE, vec![task])
+            .await
+            .map_err(|e| Error::Queue(e.to_string()))?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Whether a fill of `key` is recorded as under way.

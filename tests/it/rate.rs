@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use larder_jobs::provider::Rate;
 use larder_jobs::rate::RateLimiter;
 
 use crate::helpers::*;
@@ -16,7 +17,10 @@ async fn reservations_are_spaced_across_limiters_sharing_a_database() {
     let mut slots = Vec::new();
     for i in 0..40 {
         let limiter = if i % 2 == 0 { &a } else { &b };
-        let wait = limiter.reserve("p", 20.0, 1).await.unwrap();
+        let wait = limiter
+            .reserve("p", &Rate::per_second(20, 1))
+            .await
+            .unwrap();
         // When this call may go, relative to the start.
         slots.push(started.elapsed() + wait);
     }
@@ -44,16 +48,22 @@ async fn burst_goes_at_once_and_a_pause_holds_everyone() {
     let limiter = RateLimiter::new(db.pool.clone());
     // 1 call/s with a burst of 5: five go at once, the sixth waits ~1 s.
     for _ in 0..5 {
-        assert_eq!(limiter.reserve("q", 1.0, 5).await.unwrap(), Duration::ZERO);
+        assert_eq!(
+            limiter.reserve("q", &Rate::per_second(1, 5)).await.unwrap(),
+            Duration::ZERO
+        );
     }
-    let sixth = limiter.reserve("q", 1.0, 5).await.unwrap();
+    let sixth = limiter.reserve("q", &Rate::per_second(1, 5)).await.unwrap();
     assert!(sixth > Duration::from_millis(500), "{sixth:?}");
     limiter.pause("q", Duration::from_secs(3)).await.unwrap();
-    let wait = limiter.reserve("q", 1.0, 5).await.unwrap();
+    let wait = limiter.reserve("q", &Rate::per_second(1, 5)).await.unwrap();
     assert!(wait >= Duration::from_millis(2900), "{wait:?}");
     // Another provider is not affected.
     assert_eq!(
-        limiter.reserve("other", 10.0, 5).await.unwrap(),
+        limiter
+            .reserve("other", &Rate::per_second(10, 5))
+            .await
+            .unwrap(),
         Duration::ZERO
     );
     db.drop_db().await;

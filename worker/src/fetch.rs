@@ -1,33 +1,46 @@
 //! The fetch step: one job in, one outcome out (the integration tests drive
 //! it through the real queue).
 //!
-//! Re-check the cache → for each attempt: take a rate-limit slot, call the
-//! upstream (mirrors and pooled keys in turn), classify → store the entry,
-//! end the in-flight record and notify waiters in one transaction (or end it
-//! with the failure, leaving any old entry untouched: errors are never cached).
+//! Re-check the cache → take a place in the provider's lane (its
+//! concurrency cap) → run the fill's conversation with the upstream
+//! ([`crate::fill`]) → store the entry, end the in-flight record and notify
+//! waiters in one transaction (or end it with the failure, leaving any old
+//! entry untouched: errors are never cached) → or, when the lane's rate is
+//! booked ahead, hand the fill to a job re-scheduled for its slot.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use dashmap::DashMap;
 use larder_jobs::config::Config;
 use larder_jobs::job::{FetchJob, FetchReason};
+use larder_jobs::key::CacheKey;
 use larder_jobs::names;
-use larder_jobs::provider::{Catalogue, ProviderSettings, Resolved};
+use larder_jobs::provider::{Catalogue, Fill, Product, ProviderSettings};
 use larder_jobs::rate::RateLimiter;
-use larder_jobs::store::{FailKind, JOB_BUDGET, NewEntry, Store};
-use rand::Rng;
+use larder_jobs::store::{FailKind, NewEntry, Store};
+use larder_jobs::token::{SharedToken, Tokens};
+use tokio::sync::Semaphore;
 
-use crate::upstream::{Answer, CallError, Upstream};
+use crate::fill::{Slot, Stop};
+use crate::upstream::Upstream;
+
+/// A fill deferred this many times fails (as `overloaded`) instead of
+/// being deferred again.
+const MAX_DEFERRALS: u32 = 20;
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The entry was stored (200 or 404).
-    Stored { status: u16, calls: u32 },
+    Stored { status: u16 },
     /// The entry was already fresh; no upstream call.
     Skipped,
+    /// The fill was handed to a job that runs later (its rate slot, or an
+    /// upstream's pause).
+    Deferred(Duration),
     /// The fill failed; waiters were told.
     Failed(FailKind),
     /// The payload could not be understood; dropped.
@@ -35,30 +48,46 @@ pub enum Outcome {
 }
 
 pub struct Fetcher {
-    config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     store: Store,
-    limiter: RateLimiter,
-    upstream: Upstream,
-    providers: HashMap<&'static str, ProviderSettings>,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) tokens: Tokens,
+    /// This process's copy of each provider's login token.
+    pub(crate) tokens_seen: DashMap<&'static str, SharedToken>,
+    pub(crate) upstream: Upstream,
+    pub(crate) providers: HashMap<&'static str, ProviderSettings>,
+    /// Per-provider concurrency caps in this process.
+    permits: HashMap<&'static str, Arc<Semaphore>>,
     /// Round-robin cursor over each provider's key pool and mirrors.
     cursor: AtomicUsize,
 }
 
 impl Fetcher {
     pub fn new(config: Arc<Config>, store: Store) -> Result<Self, crate::Error> {
-        let providers = ProviderSettings::all(&config)
+        let providers: HashMap<_, _> = ProviderSettings::all(&config)
             .into_iter()
             .map(|s| (s.def.id, s))
+            .collect();
+        let permits = providers
+            .values()
+            .filter_map(|s| Some((s.def.id, Arc::new(Semaphore::new(s.concurrency?)))))
             .collect();
         Ok(Fetcher {
             upstream: Upstream::new(&config.upstream)
                 .map_err(|e| crate::Error::Setup(e.to_string()))?,
             limiter: RateLimiter::new(store.pool().clone()),
+            tokens: Tokens::new(store.pool().clone()),
+            tokens_seen: DashMap::new(),
             store,
             config,
             providers,
+            permits,
             cursor: AtomicUsize::new(0),
         })
+    }
+
+    pub(crate) fn next_turn(&self) -> usize {
+        self.cursor.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Run one job. `Err` only when the store itself failed (the database is
@@ -74,6 +103,7 @@ impl Fetcher {
         let result = self.run(job, job_id).await;
         let outcome = match &result {
             Ok(Outcome::Stored { .. } | Outcome::Skipped) => "ok",
+            Ok(Outcome::Deferred(_)) => "deferred",
             Ok(Outcome::Failed(_) | Outcome::Invalid(_)) => "failed",
             Err(_) => "retry",
         };
@@ -84,22 +114,44 @@ impl Fetcher {
     }
 
     /// End `job_id`'s fill of `key` as rejected (a job that cannot run).
-    pub async fn fail(
-        &self,
-        key: &larder_jobs::key::CacheKey,
-        job_id: &str,
-    ) -> Result<(), larder_jobs::Error> {
+    pub async fn fail(&self, key: &CacheKey, job_id: &str) -> Result<(), larder_jobs::Error> {
         self.store.fail(key, Some(job_id), FailKind::Rejected).await
     }
 
     async fn run(&self, job: &FetchJob, job_id: &str) -> Result<Outcome, larder_jobs::Error> {
-        let FetchJob::Fetch { key, reason } = job;
+        let FetchJob::Fetch {
+            key,
+            reason,
+            slot,
+            deferrals,
+        } = job;
+        let mut ticket = slot.clone();
+        let outcome = self
+            .run_fill(key, *reason, &mut ticket, *deferrals, job_id)
+            .await;
+        // A slot this job held and did not use goes back to its lane.
+        if let Some((lane, _)) = ticket
+            && let Some(s) = self.providers.get(lane.as_str())
+        {
+            self.release(&lane, &s.rate).await;
+        }
+        outcome
+    }
+
+    async fn run_fill(
+        &self,
+        key: &str,
+        reason: FetchReason,
+        ticket: &mut Option<Slot>,
+        deferrals: u32,
+        job_id: &str,
+    ) -> Result<Outcome, larder_jobs::Error> {
         let resolved = match Catalogue::builtin().resolve_key(key) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "fetch job with an invalid key; dropped");
                 // Still end the fill so nobody waits on it.
-                if let Some(k) = larder_jobs::key::CacheKey::from_stored(key) {
+                if let Some(k) = CacheKey::from_stored(key) {
                     self.fail(&k, job_id).await?;
                 }
                 return Ok(Outcome::Invalid(e.message));
@@ -125,230 +177,106 @@ impl Fetcher {
         // when someone filled the key meanwhile.
         if self
             .store
-            .start_fill(key, job_id, *reason != FetchReason::Prewarm)
+            .start_fill(key, job_id, reason != FetchReason::Prewarm)
             .await?
         {
             return Ok(Outcome::Skipped);
         }
+        // The provider's cap in this process: a fill that finds it full
+        // makes way for other providers' fills and comes back shortly.
+        let _permit = match self.permits.get(settings.def.id) {
+            Some(sem) => match sem.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    let after = Duration::from_millis(100 + rand::random::<u64>() % 400);
+                    return self
+                        .defer(key, job_id, reason, ticket.take(), deferrals, after, false)
+                        .await;
+                }
+            },
+            None => None,
+        };
 
-        let ttl = resolved.ttl(&self.config);
+        let fill = Fill {
+            resolved: &resolved,
+            settings,
+        };
         tracing::debug!(key = %key, "fetching");
-        match self.fetch_with_retries(settings, &resolved).await {
-            Ok((entry, calls)) => {
+        match self.converse(&fill, ticket).await {
+            Ok(product) => {
+                let entry = match product {
+                    Product::Found { content_type, body } => NewEntry {
+                        status: 200,
+                        content_type,
+                        body,
+                    },
+                    Product::NotFound(body) => NewEntry {
+                        status: 404,
+                        content_type: "application/json".into(),
+                        body,
+                    },
+                };
+                let ttl = resolved.ttl(&self.config);
                 self.store.complete(key, Some(job_id), &entry, &ttl).await?;
                 tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {
                     status: entry.status,
-                    calls,
                 })
             }
-            Err(kind) => {
+            Err(Stop::Failed(kind)) => {
                 self.store.fail(key, Some(job_id), kind).await?;
                 Ok(Outcome::Failed(kind))
             }
+            Err(Stop::Defer { after, slot }) => {
+                self.defer(key, job_id, reason, slot, deferrals, after, true)
+                    .await
+            }
+            Err(Stop::Store(e)) => Err(e),
         }
     }
 
-    async fn fetch_with_retries(
+    /// Hand the fill to a job due `after` from now, holding `slot`.
+    /// `counts`: whether this counts towards [`MAX_DEFERRALS`] (waiting for
+    /// the lane's own cap does not).
+    #[allow(clippy::too_many_arguments)]
+    async fn defer(
         &self,
-        settings: &ProviderSettings,
-        resolved: &Resolved,
-    ) -> Result<(NewEntry, u32), FailKind> {
-        let cfg = &self.config.upstream;
-        let provider = settings.def;
-        let path = resolved.upstream_path_and_query();
-        // However the upstream behaves, the job ends within its budget, so
-        // its fill record is never presumed abandoned while it still runs.
-        let deadline = Instant::now() + JOB_BUDGET;
-        let mut last = FailKind::Upstream;
-        for attempt in 0..cfg.attempts {
-            let wait = self
-                .limiter
-                .reserve(provider.id, settings.rate, settings.burst)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "rate limiter unavailable");
-                    FailKind::Upstream
-                })?;
-            if Instant::now() + wait + cfg.timeout > deadline {
-                tracing::warn!(
-                    provider = provider.id,
-                    ?wait,
-                    "rate-limit slot beyond the job's budget; giving up"
-                );
-                return Err(last);
-            }
-            if !wait.is_zero() {
-                // A gauge only because `metrics` counters are whole numbers;
-                // it only ever grows, like a counter.
-                metrics::gauge!(names::RATE_LIMIT_WAIT, "provider" => provider.id)
-                    .increment(wait.as_secs_f64());
-                tokio::time::sleep(wait).await;
-            }
-            let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
-            let base = &settings.base_urls[turn % settings.base_urls.len()];
-            let api_key =
-                (!settings.keys.is_empty()).then(|| &settings.keys[turn % settings.keys.len()]);
-            let backoff = match self.upstream.call(provider, base, &path, api_key).await {
-                Ok(Answer::Ok { body, content_type }) => {
-                    return match check_json(&body) {
-                        Ok(()) => Ok((
-                            NewEntry {
-                                status: 200,
-                                content_type: json_content_type(&content_type),
-                                body,
-                            },
-                            attempt + 1,
-                        )),
-                        Err(why) => {
-                            tracing::warn!(
-                                provider = provider.id,
-                                why,
-                                "upstream sent an invalid body; not cached"
-                            );
-                            Err(FailKind::Upstream)
-                        }
-                    };
-                }
-                Ok(Answer::NotFound { body }) => {
-                    // A 404 that is not the API's own JSON comes from a proxy
-                    // or a misconfigured mirror: not a fact worth remembering.
-                    if check_json(&body).is_err() {
-                        tracing::warn!(
-                            provider = provider.id,
-                            "non-JSON 404 from upstream; not cached"
-                        );
-                        return Err(FailKind::Upstream);
-                    }
-                    return Ok((
-                        NewEntry {
-                            status: 404,
-                            content_type: "application/json".into(),
-                            body,
-                        },
-                        attempt + 1,
-                    ));
-                }
-                Ok(Answer::Rejected(status)) => {
-                    tracing::warn!(
-                        provider = provider.id,
-                        status,
-                        "upstream rejected the request; not retried"
-                    );
-                    return Err(FailKind::Rejected);
-                }
-                Ok(Answer::TooMany { retry_after }) => {
-                    last = FailKind::Upstream;
-                    let asked = retry_after.unwrap_or(Duration::from_secs(1));
-                    // Never hold a provider longer than retry_after_max,
-                    // whatever the upstream asks.
-                    let pause = asked.min(cfg.retry_after_max);
-                    if asked > cfg.retry_after_max {
-                        tracing::warn!(
-                            provider = provider.id,
-                            ?asked,
-                            "Retry-After beyond retry_after_max; giving up"
-                        );
-                        let _ = self.limiter.pause(provider.id, pause).await;
-                        return Err(FailKind::Upstream);
-                    }
-                    // Every worker waits: the next reservation lands after the pause.
-                    if let Err(e) = self.limiter.pause(provider.id, pause).await {
-                        // Without a recorded pause other workers would not
-                        // hold back; give up rather than hammer.
-                        tracing::error!(error = %e, "could not record provider pause");
-                        return Err(FailKind::Upstream);
-                    }
-                    Duration::ZERO
-                }
-                Ok(Answer::ServerError(status)) => {
-                    tracing::info!(
-                        provider = provider.id,
-                        status,
-                        attempt,
-                        "upstream 5xx; will retry"
-                    );
-                    last = FailKind::Upstream;
-                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
-                }
-                Err(CallError::Timeout) => {
-                    tracing::info!(
-                        provider = provider.id,
-                        attempt,
-                        "upstream timeout; will retry"
-                    );
-                    last = FailKind::Timeout;
-                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
-                }
-                Err(CallError::TooLarge(cap)) => {
-                    tracing::warn!(
-                        provider = provider.id,
-                        cap,
-                        "upstream body too large; not cached"
-                    );
-                    return Err(FailKind::Upstream);
-                }
-                Err(CallError::Transport(e)) => {
-                    tracing::info!(provider = provider.id, attempt, error = %e, "upstream unreachable; will retry");
-                    last = FailKind::Upstream;
-                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
-                }
-            };
-            if attempt + 1 < cfg.attempts {
-                if Instant::now() + backoff > deadline {
-                    break;
-                }
-                tokio::time::sleep(backoff).await;
-            }
+        key: &CacheKey,
+        job_id: &str,
+        reason: FetchReason,
+        slot: Option<Slot>,
+        deferrals: u32,
+        after: Duration,
+        counts: bool,
+    ) -> Result<Outcome, larder_jobs::Error> {
+        let deferrals = deferrals + u32::from(counts);
+        if deferrals > MAX_DEFERRALS {
+            self.release_slot(slot).await;
+            tracing::warn!(key = %key, "fill deferred too often; failed as overloaded");
+            self.store
+                .fail(key, Some(job_id), FailKind::Overloaded)
+                .await?;
+            return Ok(Outcome::Failed(FailKind::Overloaded));
         }
-        Err(last)
-    }
-}
-
-/// Exponential backoff with full jitter: uniform in `[0, min(max, base·2^n)]`.
-/// (A few lines; a crate would not make them clearer.)
-fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let ceiling = base.saturating_mul(1u32 << attempt.min(16)).min(max);
-    ceiling.mul_f64(rand::rng().random::<f64>())
-}
-
-fn check_json(body: &[u8]) -> Result<(), String> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Keep the upstream's JSON media type (and charset); anything else that
-/// parsed as JSON is labelled plainly.
-fn json_content_type(upstream: &str) -> String {
-    if upstream.to_ascii_lowercase().contains("json") {
-        upstream.to_owned()
-    } else {
-        "application/json".into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_secs(1);
-        for attempt in 0..20 {
-            let d = backoff(base, max, attempt);
-            assert!(
-                d <= base * 2u32.pow(attempt.min(10)) && d <= max,
-                "{attempt}: {d:?}"
-            );
+        let job = FetchJob::Fetch {
+            key: key.as_str().to_owned(),
+            reason,
+            slot: slot.clone(),
+            deferrals,
+        };
+        if !self.store.defer(key, job_id, &job, after).await? {
+            // This job's fill was taken over; the slot is not needed.
+            self.release_slot(slot).await;
         }
+        tracing::debug!(key = %key, ?after, "fill deferred");
+        Ok(Outcome::Deferred(after))
     }
 
-    #[test]
-    fn bodies_must_be_json() {
-        assert!(check_json(br#"{"id":550}"#).is_ok());
-        assert!(check_json(b"<html>").is_err());
-        assert!(check_json(br#"{"id":55"#).is_err());
+    async fn release_slot(&self, slot: Option<Slot>) {
+        if let Some((lane, _)) = slot
+            && let Some(s) = self.providers.get(lane.as_str())
+        {
+            self.release(&lane, &s.rate).await;
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! new job within milliseconds rather than at its next poll.
 
 pub mod fetch;
+mod fill;
 pub mod upstream;
 
 use std::future::Future;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
-use crate::provider::Catalogue;
+use crate::provider::{Catalogue, Rate, RateSetting};
 
 mod duration;
 pub use duration::{duration_str, opt_duration_str, parse_duration};
@@ -118,6 +118,16 @@ pub struct WorkerConfig {
     /// or whose notification apalis missed).
     #[serde(with = "duration_str")]
     pub poll: Duration,
+    /// `LARDER_WORKER_MAX_RATE_WAIT`: the longest a fill waits for its rate
+    /// slot inside a worker slot; a slot further ahead defers the fill to it
+    /// (re-scheduled in the queue), so a slow provider never holds workers.
+    #[serde(with = "duration_str")]
+    pub max_rate_wait: Duration,
+    /// `LARDER_WORKER_LANE_HORIZON`: how far ahead a provider's rate may be
+    /// booked; a fill beyond it fails as `overloaded` (503) instead of
+    /// queueing for hours.
+    #[serde(with = "duration_str")]
+    pub lane_horizon: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,7 +145,8 @@ pub struct UpstreamConfig {
     pub backoff_base: Duration,
     #[serde(with = "duration_str")]
     pub backoff_max: Duration,
-    /// The longest `Retry-After` honoured before giving up on this fetch.
+    /// The longest "slow down" pause honoured (fills are deferred past it);
+    /// a longer one fails the fill as overloaded.
     #[serde(with = "duration_str")]
     pub retry_after_max: Duration,
     /// Largest upstream body accepted.
@@ -148,15 +159,24 @@ pub struct UpstreamConfig {
 pub struct ProviderConfig {
     /// Set `false` to switch the provider off.
     pub enabled: Option<bool>,
-    /// `LARDER_<ID>_BASE_URL`: one or more mirrors.
+    /// `LARDER_<ID>_BASE_URL`: one or more mirrors of the main host.
     pub base_url: Vec<String>,
-    /// The credential env var of the provider (`TMDB_API_KEY`…); a list is a
-    /// pool of keys that calls are spread over.
-    pub api_key: Vec<Secret>,
-    /// `LARDER_<ID>_RATE`: upstream calls per second, shared by all workers.
-    pub rate: Option<f64>,
+    /// `LARDER_<ID>_<HOST>_BASE_URL`: mirrors of the provider's other hosts,
+    /// by host name (`accounts`, `air-quality`…).
+    pub hosts: BTreeMap<String, Vec<String>>,
+    /// The provider's own settings by name: credentials (`api_key`,
+    /// `client_id`…), `user_agent`. Each also has its variable
+    /// (`TMDB_API_KEY`…); a comma-separated credential is a pool of keys that
+    /// calls are spread over.
+    pub settings: BTreeMap<String, Secret>,
+    /// `LARDER_<ID>_RATE`: upstream calls shared by all workers: `40/s`,
+    /// `90/min`, `60/h`, `5/30s`, or a number per second.
+    pub rate: Option<RateSetting>,
     /// Calls allowed back to back before the rate applies.
     pub burst: Option<u32>,
+    /// `LARDER_<ID>_CONCURRENCY`: fills of this provider run at once per
+    /// worker process.
+    pub concurrency: Option<usize>,
     /// Overrides for every resource of the provider.
     #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
     pub ttl: Option<Duration>,
@@ -249,6 +269,8 @@ impl Default for WorkerConfig {
             heartbeat: Duration::from_secs(5),
             keep_finished_jobs: Duration::from_secs(3600),
             poll: Duration::from_millis(250),
+            max_rate_wait: Duration::from_millis(500),
+            lane_horizon: Duration::from_secs(3600),
         }
     }
 }
@@ -260,7 +282,7 @@ impl Default for UpstreamConfig {
             attempts: 4,
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(5),
-            retry_after_max: Duration::from_secs(60),
+            retry_after_max: Duration::from_secs(3600),
             max_body_bytes: 8 * 1024 * 1024,
         }
     }
@@ -364,25 +386,42 @@ impl Config {
             "LARDER_WORKER_CONCURRENCY" => self.worker.concurrency, parse;
             "LARDER_WORKER_HEARTBEAT" => self.worker.heartbeat, dur;
             "LARDER_WORKER_POLL" => self.worker.poll, dur;
+            "LARDER_WORKER_MAX_RATE_WAIT" => self.worker.max_rate_wait, dur;
+            "LARDER_WORKER_LANE_HORIZON" => self.worker.lane_horizon, dur;
             "LARDER_UPSTREAM_TIMEOUT" => self.upstream.timeout, dur;
             "LARDER_UPSTREAM_ATTEMPTS" => self.upstream.attempts, parse;
             "LARDER_UPSTREAM_BACKOFF_BASE" => self.upstream.backoff_base, dur;
         }
         for def in Catalogue::builtin().providers() {
-            let upper = def.id.to_ascii_uppercase();
+            let upper = env_name(def.id);
             let entry = self.providers.entry(def.id.to_owned()).or_default();
-            let name = format!("LARDER_{upper}_BASE_URL");
-            if let Some(v) = env.var(&name) {
-                entry.base_url = split_list(&v);
+            for host in def.hosts {
+                let name = if host.name.is_empty() {
+                    format!("LARDER_{upper}_BASE_URL")
+                } else {
+                    format!("LARDER_{upper}_{}_BASE_URL", env_name(host.name))
+                };
+                if let Some(v) = env.var(&name) {
+                    if host.name.is_empty() {
+                        entry.base_url = split_list(&v);
+                    } else {
+                        entry.hosts.insert(host.name.to_owned(), split_list(&v));
+                    }
+                }
             }
             let name = format!("LARDER_{upper}_RATE");
             if let Some(v) = env.var(&name) {
-                entry.rate = Some(parse(&name, &v)?);
+                Rate::parse(&v, 1).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+                entry.rate = Some(RateSetting(v));
             }
-            if let Some(cred) = &def.credential
-                && let Some(v) = env.var(cred.env)
-            {
-                entry.api_key = split_list(&v).into_iter().map(Secret).collect();
+            let name = format!("LARDER_{upper}_CONCURRENCY");
+            if let Some(v) = env.var(&name) {
+                entry.concurrency = Some(parse(&name, &v)?);
+            }
+            for setting in def.settings {
+                if let Some(v) = env.var(setting.env) {
+                    entry.settings.insert(setting.name.to_owned(), Secret(v));
+                }
             }
         }
         Ok(())
@@ -401,10 +440,31 @@ impl Config {
                     )));
                 }
             }
-            if let Some(rate) = p.rate
-                && !(rate > 0.0 && rate.is_finite())
-            {
-                return Err(Error::Config(format!("providers.{id}.rate must be > 0")));
+            for url in p.hosts.values().flatten() {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(Error::Config(format!(
+                        "providers.{id}.hosts {url:?}: must start with http:// or https://"
+                    )));
+                }
+            }
+            for host in p.hosts.keys() {
+                if def.host(host).is_none_or(|h| h.name.is_empty()) {
+                    return Err(Error::Config(format!(
+                        "providers.{id}.hosts.{host}: {id} has no such host"
+                    )));
+                }
+            }
+            for name in p.settings.keys() {
+                if !def.settings.iter().any(|s| s.name == name) {
+                    return Err(Error::Config(format!(
+                        "providers.{id}.settings.{name}: {id} has no such setting"
+                    )));
+                }
+            }
+            if p.concurrency == Some(0) {
+                return Err(Error::Config(format!(
+                    "providers.{id}.concurrency must be at least 1"
+                )));
             }
             for name in p.resources.keys() {
                 if !def.resources.iter().any(|r| r.name == name) {
@@ -428,6 +488,11 @@ impl Config {
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
         self.providers.get(id)
     }
+}
+
+/// A provider or host id as it appears in a variable name: `AIR_QUALITY`.
+pub fn env_name(id: &str) -> String {
+    id.to_ascii_uppercase().replace('-', "_")
 }
 
 fn split_list(v: &str) -> Vec<String> {

@@ -22,9 +22,16 @@ fn env_overrides_defaults_and_splits_key_pools() {
     assert_eq!(c.listen.port(), 9999);
     assert_eq!(c.auth, AuthMode::Off);
     let tmdb = c.provider("tmdb").unwrap();
-    assert_eq!(tmdb.api_key.len(), 2);
-    assert_eq!(tmdb.api_key[1].expose(), "k2");
+    assert_eq!(tmdb.settings["api_key"].expose(), "k1, k2");
     assert_eq!(tmdb.base_url, vec!["http://a", "http://b"]);
+    let settings = crate::provider::ProviderSettings::new(
+        crate::provider::Catalogue::builtin()
+            .provider("tmdb")
+            .unwrap(),
+        &c,
+    );
+    assert_eq!(settings.credential(0), Some("k1"));
+    assert_eq!(settings.credential(1), Some("k2"));
 }
 
 #[test]
@@ -132,7 +139,14 @@ fn every_env_variable_lands_in_its_field() {
     assert_eq!(c.upstream.attempts, 2);
     assert_eq!(c.upstream.backoff_base, Duration::from_millis(50));
     assert_eq!(c.log_format, LogFormat::Json);
-    assert_eq!(c.provider("openmeteo").unwrap().rate, Some(2.5));
+    assert_eq!(
+        c.provider("openmeteo")
+            .unwrap()
+            .rate
+            .as_ref()
+            .map(|r| r.0.as_str()),
+        Some("2.5")
+    );
     let err =
         Config::load(None, &env(&[("LARDER_DB_SYNCHRONOUS_COMMIT", "sometimes")])).unwrap_err();
     assert!(

@@ -11,18 +11,29 @@
 //! Adding a provider is one file with its table (see `tmdb.rs`) plus its
 //! fixtures; code is only needed for what a table cannot say.
 
+mod adapter;
 mod openmeteo;
 mod params;
+mod rate;
+mod route;
+mod settings;
 mod tmdb;
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use adapter::{
+    Adapter, Fill, Method, Product, Request, Response, Table, Token, Verdict, classify_status,
+    default_authorize, not_found_body, passthrough_json,
+};
 pub use params::Kind;
+pub use rate::{Rate, RateSetting};
+pub use settings::ProviderSettings;
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::error::RequestError;
 use crate::key::CacheKey;
+use route::{encode_query, fill_template, match_route};
 
 /// How long entries live. `fresh`: served as HIT. `stale`: after `fresh`,
 /// served as STALE while one refresh runs. `negative`: how long a 404 is
@@ -36,11 +47,17 @@ pub struct Ttl {
     pub max_stale_on_error: Duration,
 }
 
-const fn hours(h: u64) -> Duration {
+pub const fn days(d: u64) -> Duration {
+    Duration::from_secs(d * 86400)
+}
+pub const fn hours(h: u64) -> Duration {
     Duration::from_secs(h * 3600)
 }
-const fn mins(m: u64) -> Duration {
+pub const fn mins(m: u64) -> Duration {
     Duration::from_secs(m * 60)
+}
+pub const fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
 }
 
 impl Ttl {
@@ -59,35 +76,117 @@ impl Ttl {
     }
 }
 
-/// How a provider's credential reaches the upstream.
+/// How a provider's credential reaches the upstream (when a request is
+/// `authorized`); an adapter may do it its own way instead
+/// ([`Adapter::authorize`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inject {
+pub enum Auth {
+    /// No credential.
+    None,
     /// As a query parameter with this name.
     Query(&'static str),
-    /// TMDB: a v3 key goes in `api_key`; a v4 read token (a JWT) as a bearer.
-    TmdbKey,
+    /// As a header with this name.
+    Header(&'static str),
+    /// As `Authorization: Bearer`.
+    Bearer,
+    /// A token from the provider's login flow, as `Authorization: Bearer`.
+    Login,
+    /// The adapter puts it on itself.
+    Custom,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Credential {
-    /// The environment variable holding it (a comma-separated pool).
+/// One upstream host of a provider, with its public base URLs (mirrors).
+/// The main host is named `""`; others get `LARDER_<ID>_<NAME>_BASE_URL`.
+#[derive(Debug)]
+pub struct Host {
+    pub name: &'static str,
+    pub urls: &'static [&'static str],
+}
+
+/// A value a provider reads from configuration: a credential, a User-Agent.
+/// Set as `[providers.<id>.settings] <name> = "…"` or by its variable.
+#[derive(Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    /// The environment variable (`OMDB_API_KEY`).
     pub env: &'static str,
-    pub inject: Inject,
+    /// Without it the provider is disabled.
+    pub required: bool,
+}
+
+impl Setting {
+    pub const fn required(name: &'static str, env: &'static str) -> Self {
+        Setting {
+            name,
+            env,
+            required: true,
+        }
+    }
+    pub const fn optional(name: &'static str, env: &'static str) -> Self {
+        Setting {
+            name,
+            env,
+            required: false,
+        }
+    }
 }
 
 /// One provider.
-#[derive(Debug)]
 pub struct ProviderDef {
     pub id: &'static str,
     pub title: &'static str,
-    /// Public origins (mirrors), without the API path.
-    pub base_urls: &'static [&'static str],
-    /// `None`: the provider needs no credential.
-    pub credential: Option<Credential>,
-    /// Default upstream calls per second and burst.
-    pub rate: f64,
-    pub burst: u32,
+    /// The main host first.
+    pub hosts: &'static [Host],
+    pub auth: Auth,
+    pub settings: &'static [Setting],
+    /// The setting passed to [`Adapter::authorize`] as the credential (a
+    /// comma-separated value is a pool, used in turn).
+    pub credential: Option<&'static str>,
+    /// The setting sent as `User-Agent` (terms of use of MusicBrainz,
+    /// Nominatim, Bangumi).
+    pub user_agent: Option<&'static str>,
+    /// Default rate, shared by every worker.
+    pub rate: Rate,
+    /// The rate when the credential is set, if it differs (GitHub).
+    pub rate_with_credential: Option<Rate>,
     pub resources: &'static [ResourceDef],
+    pub adapter: &'static dyn Adapter,
+}
+
+impl std::fmt::Debug for ProviderDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderDef").field("id", &self.id).finish()
+    }
+}
+
+impl ProviderDef {
+    /// A provider with no credential, one host and the table adapter; the
+    /// rest is set with struct update syntax.
+    pub const fn new(
+        id: &'static str,
+        title: &'static str,
+        hosts: &'static [Host],
+        rate: Rate,
+        resources: &'static [ResourceDef],
+    ) -> Self {
+        ProviderDef {
+            id,
+            title,
+            hosts,
+            auth: Auth::None,
+            settings: &[],
+            credential: None,
+            user_agent: None,
+            rate,
+            rate_with_credential: None,
+            resources,
+            adapter: &Table,
+        }
+    }
+
+    pub fn host(&self, name: &str) -> Option<&'static Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
 }
 
 /// One resource of a provider.
@@ -321,6 +420,15 @@ impl ResourceDef {
 }
 
 impl Resolved {
+    /// A parameter's normalised value, path or query.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.path
+            .iter()
+            .chain(&self.query)
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Upstream path and query (without credentials), to append to a base URL.
     pub fn upstream_path_and_query(&self) -> String {
         let mut s = fill_template(self.resource.upstream, &self.path);
@@ -335,106 +443,6 @@ impl Resolved {
     pub fn ttl(&self, config: &Config) -> Ttl {
         self.resource.ttl_for(self.provider, config)
     }
-}
-
-/// A provider's settings after configuration: where to call, with what key,
-/// how fast, and whether it is enabled at all.
-#[derive(Debug, Clone)]
-pub struct ProviderSettings {
-    pub def: &'static ProviderDef,
-    /// `Err(reason)` when disabled.
-    pub enabled: Result<(), String>,
-    pub base_urls: Vec<String>,
-    pub keys: Vec<Secret>,
-    pub rate: f64,
-    pub burst: u32,
-}
-
-impl ProviderSettings {
-    pub fn new(def: &'static ProviderDef, config: &Config) -> Self {
-        let pc = config.provider(def.id).cloned().unwrap_or_default();
-        let base_urls = if pc.base_url.is_empty() {
-            def.base_urls.iter().map(|s| s.to_string()).collect()
-        } else {
-            pc.base_url
-                .iter()
-                .map(|s| s.trim_end_matches('/').to_string())
-                .collect()
-        };
-        let enabled = if pc.enabled == Some(false) {
-            Err("disabled by configuration".to_string())
-        } else if let Some(cred) = def.credential
-            && pc.api_key.is_empty()
-        {
-            Err(format!("{} is not set", cred.env))
-        } else {
-            Ok(())
-        };
-        ProviderSettings {
-            def,
-            enabled,
-            base_urls,
-            keys: pc.api_key,
-            rate: pc.rate.unwrap_or(def.rate),
-            burst: pc.burst.unwrap_or(def.burst).max(1),
-        }
-    }
-
-    pub fn all(config: &Config) -> Vec<ProviderSettings> {
-        Catalogue::builtin()
-            .providers()
-            .map(|d| ProviderSettings::new(d, config))
-            .collect()
-    }
-}
-
-fn match_route(route: &'static str, segments: &[&str]) -> Option<Vec<(&'static str, String)>> {
-    let parts: Vec<&'static str> = route.split('/').collect();
-    if parts.len() != segments.len() {
-        return None;
-    }
-    let mut captured = Vec::new();
-    for (part, seg) in parts.into_iter().zip(segments) {
-        match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            Some(name) if !seg.is_empty() => captured.push((name, percent_decode(seg))),
-            Some(_) => return None,
-            None if part == *seg => {}
-            None => return None,
-        }
-    }
-    Some(captured)
-}
-
-fn percent_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("v={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-fn fill_template(template: &str, values: &[(&'static str, String)]) -> String {
-    template
-        .split('/')
-        .map(
-            |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) => values
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default(),
-                None => part.to_string(),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn encode_query(values: &[(&'static str, String)]) -> String {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in values {
-        ser.append_pair(k, v);
-    }
-    ser.finish()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Open-Meteo forecast API (<https://open-meteo.com/en/docs>). No key.
 
-use super::{Kind, Param, ProviderDef, ResourceDef, Ttl, hours, mins};
+use super::{Host, Kind, Param, ProviderDef, Rate, ResourceDef, Ttl, hours, mins};
 
 const HOURLY: &[&str] = &[
     "apparent_temperature",
@@ -107,15 +107,16 @@ const MODELS: &[&str] = &[
     "bom_access_global",
 ];
 
-pub static OPENMETEO: ProviderDef = ProviderDef {
-    id: "openmeteo",
-    title: "Open-Meteo weather forecast",
-    base_urls: &["https://api.open-meteo.com"],
-    credential: None,
+pub static OPENMETEO: ProviderDef = ProviderDef::new(
+    "openmeteo",
+    "Open-Meteo weather forecast",
+    &[Host {
+        name: "",
+        urls: &["https://api.open-meteo.com"],
+    }],
     // The free tier allows 600 calls/minute.
-    rate: 10.0,
-    burst: 10,
-    resources: &[ResourceDef {
+    Rate::per_second(10, 10),
+    &[ResourceDef {
         name: "forecast",
         route: "forecast",
         upstream: "/v1/forecast",
@@ -211,4 +212,4 @@ pub static OPENMETEO: ProviderDef = ProviderDef {
         ],
         ttl: Ttl::new(mins(15), hours(1), mins(5), hours(6)),
     }],
-};
+);

@@ -165,7 +165,7 @@ fn providers_without_credentials_are_disabled_with_a_reason() {
     assert_eq!(tmdb.enabled, Err("TMDB_API_KEY is not set".to_string()));
     let om = ProviderSettings::new(cat().provider("openmeteo").unwrap(), &config);
     assert!(om.enabled.is_ok());
-    assert_eq!(om.base_urls, vec!["https://api.open-meteo.com"]);
+    assert_eq!(om.base_urls(""), vec!["https://api.open-meteo.com"]);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! TMDB v3 (<https://developer.themoviedb.org/reference>).
 
-use super::{Credential, Inject, Kind, Param, ProviderDef, ResourceDef, Ttl, hours};
+use super::{
+    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, ResourceDef, Setting, Ttl,
+    hours,
+};
 
 const LANG: Param = Param::opt("language", Kind::Language);
 const IMAGE_LANGS: Param = Param::opt("include_image_language", Kind::LanguageSet);
@@ -40,14 +43,18 @@ const SEARCH: Ttl = Ttl::new(hours(1), hours(24), hours(1), hours(24 * 7));
 pub static TMDB: ProviderDef = ProviderDef {
     id: "tmdb",
     title: "The Movie Database v3",
-    base_urls: &["https://api.themoviedb.org"],
-    credential: Some(Credential {
-        env: "TMDB_API_KEY",
-        inject: Inject::TmdbKey,
-    }),
+    hosts: &[Host {
+        name: "",
+        urls: &["https://api.themoviedb.org"],
+    }],
+    auth: Auth::Custom,
+    settings: &[Setting::required("api_key", "TMDB_API_KEY")],
+    credential: Some("api_key"),
+    user_agent: None,
     // TMDB allows ~50 requests/s per IP; stay under it.
-    rate: 40.0,
-    burst: 20,
+    rate: Rate::per_second(40, 20),
+    rate_with_credential: None,
+    adapter: &TmdbAdapter,
     resources: &[
         ResourceDef {
             name: "movie",
@@ -215,3 +222,20 @@ pub static TMDB: ProviderDef = ProviderDef {
         },
     ],
 };
+
+struct TmdbAdapter;
+
+impl Adapter for TmdbAdapter {
+    /// A v3 key goes in `api_key`; a v4 read-access token (a JWT) as a bearer.
+    fn authorize(&self, _: &Fill<'_>, request: &mut Request, key: Option<&str>, _: Option<&str>) {
+        match key {
+            Some(key) if key.starts_with("eyJ") => {
+                request
+                    .headers
+                    .push(("authorization", format!("Bearer {key}")));
+            }
+            Some(key) => request.push_query("api_key", key),
+            None => {}
+        }
+    }
+}

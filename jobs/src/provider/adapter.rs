@@ -1,0 +1,333 @@
+//! The adapter model: the named points of one fill where a provider may
+//! supply code.
+//!
+//! A fill is a short conversation with the upstream. The worker asks the
+//! provider's [`Adapter`] for the next call ([`Adapter::next_call`]), makes it
+//! under the provider's rate limit with its credential
+//! ([`Adapter::authorize`]), asks the adapter what the answer means
+//! ([`Adapter::classify`]) and, once the adapter has no further call to make,
+//! has it turn the answers into the stored entry ([`Adapter::finish`]).
+//!
+//! Every method has a default that does what a plain JSON API needs: one GET
+//! built from the resource table, statuses read the usual way, the body
+//! stored as it came. A provider overrides only what is special about it.
+//! [`Table`] is the adapter of providers that need no code at all.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Auth, ProviderSettings, Resolved};
+
+/// One upstream call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Which of the provider's hosts (see [`super::Host`]); `""` is the main one.
+    pub host: &'static str,
+    pub method: Method,
+    /// Path and query, appended to the host's base URL.
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    /// `(content type, bytes)` for a POST.
+    pub body: Option<(&'static str, Bytes)>,
+    /// Apply the provider's credential ([`Adapter::authorize`]).
+    pub authorized: bool,
+    /// The provider whose rate limit this call counts against, when not the
+    /// fill's own (a composite calling another provider's upstream).
+    pub rate_as: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Request {
+    /// A GET of `path` on the main host, with the credential.
+    pub fn get(path: impl Into<String>) -> Self {
+        Request {
+            host: "",
+            method: Method::Get,
+            path: path.into(),
+            headers: Vec::new(),
+            body: None,
+            authorized: true,
+            rate_as: None,
+        }
+    }
+
+    /// A POST of a JSON body.
+    pub fn post_json(path: impl Into<String>, body: &serde_json::Value) -> Self {
+        Request {
+            method: Method::Post,
+            body: Some(("application/json", Bytes::from(body.to_string()))),
+            ..Request::get(path)
+        }
+    }
+
+    pub fn on_host(mut self, host: &'static str) -> Self {
+        self.host = host;
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn rate_as(mut self, provider: &'static str) -> Self {
+        self.rate_as = Some(provider);
+        self
+    }
+
+    /// Append `name=value` to the query, encoded.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.push_query(name, value);
+        self
+    }
+
+    pub fn push_query(&mut self, name: &str, value: &str) {
+        self.path
+            .push(if self.path.contains('?') { '&' } else { '?' });
+        let pair = form_urlencoded::Serializer::new(String::new())
+            .append_pair(name, value)
+            .finish();
+        self.path.push_str(&pair);
+    }
+}
+
+/// One upstream answer, read whole (under the body cap).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or("application/json")
+    }
+
+    /// The body as JSON, if it is.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// `Retry-After` in seconds or as an HTTP date.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let v = self.header("retry-after")?.trim();
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        let when = httpdate::parse_http_date(v).ok()?;
+        Some(
+            when.duration_since(std::time::SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        )
+    }
+}
+
+/// What one answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Usable: keep it for [`Adapter::finish`] (or the next call).
+    Found,
+    /// The resource does not exist: the fill stores a negative entry with
+    /// this JSON body.
+    NotFound(Bytes),
+    /// The upstream asks every caller to slow down, for this long when it
+    /// says (429, MusicBrainz's 503, GitHub's exhausted quota).
+    SlowDown(Option<Duration>),
+    /// A passing failure (5xx): retry with backoff.
+    Retry(String),
+    /// The credential was refused: renew a login token once and retry.
+    Unauthorized,
+    /// The upstream refused this request (other 4xx): retrying won't help.
+    Rejected(u16),
+    /// A body that is not what this provider sends (a changed page, a proxy's
+    /// error page): a failed fill, nothing cached.
+    Garbage(String),
+}
+
+/// What a fill stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Product {
+    /// A 200 entry.
+    Found { content_type: String, body: Bytes },
+    /// A negative (404) entry with a JSON body.
+    NotFound(Bytes),
+}
+
+impl Product {
+    /// A 200 entry of JSON.
+    pub fn json(value: &serde_json::Value) -> Product {
+        Product::Found {
+            content_type: "application/json".into(),
+            body: Bytes::from(value.to_string()),
+        }
+    }
+}
+
+/// The context of one fill: what was asked, and the provider's settings.
+#[derive(Clone, Copy)]
+pub struct Fill<'a> {
+    pub resolved: &'a Resolved,
+    pub settings: &'a ProviderSettings,
+}
+
+impl<'a> Fill<'a> {
+    /// A parameter's normalised value (path or query), if given.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        self.resolved.param(name)
+    }
+
+    /// The resource's name (`movie`, `search`…).
+    pub fn resource(&self) -> &'static str {
+        self.resolved.resource.name
+    }
+
+    /// The default request: the resource's upstream path with its parameters.
+    pub fn table_request(&self) -> Request {
+        Request::get(self.resolved.upstream_path_and_query())
+    }
+}
+
+/// The login flow of a provider that trades its credential for a token.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub value: crate::config::Secret,
+    /// How long the upstream says it lives.
+    pub lifetime: Duration,
+}
+
+/// A provider's code. Every method has the table behaviour as its default.
+pub trait Adapter: Send + Sync {
+    /// The next call of this fill, given the answers found so far (in call
+    /// order); `None` when the fill has every answer it needs.
+    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        answers.is_empty().then(|| fill.table_request())
+    }
+
+    /// What an answer means.
+    fn classify(&self, fill: &Fill<'_>, request: &Request, response: &Response) -> Verdict {
+        let _ = (fill, request);
+        classify_status(response)
+    }
+
+    /// Turn the answers into the stored entry, or say the body is garbage.
+    fn finish(&self, fill: &Fill<'_>, answers: Vec<Response>) -> Result<Product, String> {
+        let _ = fill;
+        let last = answers.into_iter().last().ok_or("no answer")?;
+        passthrough_json(last)
+    }
+
+    /// Put the credential on a request (`request.authorized`). `token` is the
+    /// login token when the provider has a login flow.
+    fn authorize(
+        &self,
+        fill: &Fill<'_>,
+        request: &mut Request,
+        credential: Option<&str>,
+        token: Option<&str>,
+    ) {
+        default_authorize(fill.settings.def.auth, request, credential, token);
+    }
+
+    /// The login call, for providers whose credential buys a token
+    /// (TheTVDB, Spotify); `None` otherwise.
+    fn login(&self, settings: &ProviderSettings) -> Option<Request> {
+        let _ = settings;
+        None
+    }
+
+    /// Read the token out of a login answer.
+    fn read_token(&self, response: &Response) -> Result<Token, String> {
+        let _ = response;
+        Err("this provider has no login".into())
+    }
+
+    /// URLs of assets (images) the stored answer references.
+    fn assets(&self, fill: &Fill<'_>, body: &serde_json::Value) -> Vec<String> {
+        let _ = (fill, body);
+        Vec::new()
+    }
+}
+
+/// The adapter of a provider that a table describes completely.
+pub struct Table;
+
+impl Adapter for Table {}
+
+/// The usual reading of a status: 2xx found; 404 not found (when the body is
+/// the API's own JSON: a bare 404 page comes from a proxy or a wrong mirror,
+/// not a fact worth remembering); 429 slow down; 401 unauthorized; 5xx
+/// retry; other statuses rejected.
+pub fn classify_status(response: &Response) -> Verdict {
+    match response.status {
+        200..=299 => Verdict::Found,
+        404 if response.json().is_some() => Verdict::NotFound(response.body.clone()),
+        404 => Verdict::Garbage("a 404 that is not the API's JSON".into()),
+        429 => Verdict::SlowDown(response.retry_after()),
+        401 => Verdict::Unauthorized,
+        500..=599 => Verdict::Retry(format!("status {}", response.status)),
+        other => Verdict::Rejected(other),
+    }
+}
+
+/// Store a JSON body as it came (its JSON media type kept).
+pub fn passthrough_json(response: Response) -> Result<Product, String> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
+        .map_err(|e| format!("invalid JSON: {e}"))?;
+    let ct = response.content_type();
+    let content_type = if ct.to_ascii_lowercase().contains("json") {
+        ct.to_owned()
+    } else {
+        "application/json".into()
+    };
+    Ok(Product::Found {
+        content_type,
+        body: response.body,
+    })
+}
+
+/// A JSON `{"error": …}` body for a negative entry the upstream did not give.
+pub fn not_found_body(message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({ "error": message }).to_string())
+}
+
+/// Credential injection as the provider's [`Auth`] says.
+pub fn default_authorize(
+    auth: Auth,
+    request: &mut Request,
+    credential: Option<&str>,
+    token: Option<&str>,
+) {
+    if !request.authorized {
+        return;
+    }
+    match (auth, credential, token) {
+        (Auth::Login, _, Some(token)) => {
+            request
+                .headers
+                .push(("authorization", format!("Bearer {token}")));
+        }
+        (Auth::Query(name), Some(key), _) => request.push_query(name, key),
+        (Auth::Header(name), Some(key), _) => request.headers.push((name, key.to_owned())),
+        (Auth::Bearer, Some(key), _) => {
+            request
+                .headers
+                .push(("authorization", format!("Bearer {key}")));
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,378 @@
+//! One fill's conversation with its upstream: ask the adapter for each call,
+//! take a rate slot in the call's lane, put the credential (or login token)
+//! on it, make it, retry what is passing, and let the adapter read the
+//! answers.
+//!
+//! A rate slot further ahead than `max_rate_wait` is never slept on in a
+//! worker slot: the fill stops with [`Stop::Defer`], holding the slot, and
+//! the job is re-scheduled in the queue for the slot's time. An upstream's
+//! "slow down" pauses its lane for every worker and defers the same way.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use larder_jobs::names;
+use larder_jobs::provider::{Fill, Product, Rate, Request, Response, Verdict};
+use larder_jobs::store::FailKind;
+use larder_jobs::token::TokenError;
+use rand::Rng;
+
+use crate::fetch::Fetcher;
+use crate::upstream::CallError;
+
+/// At most this many upstream calls in one fill (an adapter bug or a loop in
+/// the upstream's answers must not run forever).
+const MAX_CALLS: usize = 8;
+
+/// A rate slot reserved for a deferred fill: `(lane, unix ms)`.
+pub type Slot = (String, u64);
+
+/// Why a fill stopped without a product.
+#[derive(Debug)]
+pub enum Stop {
+    Failed(FailKind),
+    /// Run the fill again `after` from now, with the rate slot it holds.
+    Defer {
+        after: Duration,
+        slot: Option<Slot>,
+    },
+    /// The database failed: the queue runs the job again.
+    Store(larder_jobs::Error),
+}
+
+enum Called {
+    Found(Response),
+    NotFound(Bytes),
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+impl Fetcher {
+    /// Run the fill's calls and read the answers into what is stored.
+    /// `ticket` is a slot reserved when the job was deferred; it is consumed
+    /// by the first call in its lane (and handed back by the caller if not).
+    pub(crate) async fn converse(
+        &self,
+        fill: &Fill<'_>,
+        ticket: &mut Option<Slot>,
+    ) -> Result<Product, Stop> {
+        let adapter = fill.settings.def.adapter;
+        let deadline = Instant::now() + larder_jobs::store::JOB_BUDGET;
+        let mut answers: Vec<Response> = Vec::new();
+        while let Some(request) = adapter.next_call(fill, &answers) {
+            if answers.len() >= MAX_CALLS {
+                tracing::error!(
+                    provider = fill.settings.def.id,
+                    "too many upstream calls in one fill"
+                );
+                return Err(Stop::Failed(FailKind::Upstream));
+            }
+            match self.call(fill, &request, ticket, deadline).await? {
+                Called::Found(r) => answers.push(r),
+                Called::NotFound(body) => return Ok(Product::NotFound(body)),
+            }
+        }
+        adapter.finish(fill, answers).map_err(|why| {
+            tracing::warn!(
+                provider = fill.settings.def.id,
+                why,
+                "upstream answer unusable; not cached"
+            );
+            Stop::Failed(FailKind::Upstream)
+        })
+    }
+
+    /// One call, with retries of what is passing.
+    async fn call(
+        &self,
+        fill: &Fill<'_>,
+        request: &Request,
+        ticket: &mut Option<Slot>,
+        deadline: Instant,
+    ) -> Result<Called, Stop> {
+        let cfg = &self.config.upstream;
+        let def = fill.settings.def;
+        let adapter = def.adapter;
+        // The lane: the provider whose rate this call counts against.
+        let lane = match request.rate_as {
+            Some(other) => self.providers.get(other).unwrap_or(fill.settings),
+            None => fill.settings,
+        };
+        let mut last = FailKind::Upstream;
+        let mut renewed = false;
+        let mut refused_token: Option<String> = None;
+        for attempt in 0..cfg.attempts {
+            self.take_slot(lane.def.id, &lane.rate, ticket).await?;
+            let turn = self.next_turn();
+            let mut made = request.clone();
+            let token = if made.authorized && adapter.login(fill.settings).is_some() {
+                Some(self.token(fill, refused_token.take()).await?)
+            } else {
+                None
+            };
+            adapter.authorize(
+                fill,
+                &mut made,
+                fill.settings.credential(turn),
+                token.as_deref(),
+            );
+            let urls = fill.settings.base_urls(request.host);
+            if urls.is_empty() {
+                tracing::error!(
+                    provider = def.id,
+                    host = request.host,
+                    "no base URL for host"
+                );
+                return Err(Stop::Failed(FailKind::Rejected));
+            }
+            let base = fill_base(&urls[turn % urls.len()], fill);
+            let backoff = match self
+                .upstream
+                .call(lane.def.id, &base, &made, fill.settings.user_agent())
+                .await
+            {
+                Ok(response) => match adapter.classify(fill, request, &response) {
+                    Verdict::Found => return Ok(Called::Found(response)),
+                    Verdict::NotFound(body) => return Ok(Called::NotFound(body)),
+                    Verdict::SlowDown(asked) => {
+                        let pause = asked.unwrap_or(Duration::from_secs(1));
+                        self.slow_down(lane.def.id, pause).await?;
+                        last = FailKind::Upstream;
+                        if pause > self.config.worker.max_rate_wait {
+                            return Err(Stop::Defer {
+                                after: pause,
+                                slot: None,
+                            });
+                        }
+                        // The next reservation lands after the pause.
+                        Duration::ZERO
+                    }
+                    Verdict::Retry(why) => {
+                        tracing::info!(
+                            provider = def.id,
+                            attempt,
+                            why,
+                            "upstream failing; will retry"
+                        );
+                        last = FailKind::Upstream;
+                        backoff(cfg.backoff_base, cfg.backoff_max, attempt)
+                    }
+                    Verdict::Unauthorized if token.is_some() && !renewed => {
+                        // A refused login token: renew it once, then retry.
+                        renewed = true;
+                        refused_token = token;
+                        Duration::ZERO
+                    }
+                    Verdict::Unauthorized | Verdict::Rejected(_) => {
+                        tracing::warn!(
+                            provider = def.id,
+                            status = response.status,
+                            "upstream refused the request; not retried"
+                        );
+                        return Err(Stop::Failed(FailKind::Rejected));
+                    }
+                    Verdict::Garbage(why) => {
+                        tracing::warn!(provider = def.id, why, "upstream sent garbage; not cached");
+                        return Err(Stop::Failed(FailKind::Upstream));
+                    }
+                },
+                Err(CallError::Timeout) => {
+                    tracing::info!(provider = def.id, attempt, "upstream timeout; will retry");
+                    last = FailKind::Timeout;
+                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
+                }
+                Err(CallError::TooLarge(cap)) => {
+                    tracing::warn!(
+                        provider = def.id,
+                        cap,
+                        "upstream body too large; not cached"
+                    );
+                    return Err(Stop::Failed(FailKind::Upstream));
+                }
+                Err(CallError::Transport(e)) => {
+                    tracing::info!(provider = def.id, attempt, error = %e, "upstream unreachable; will retry");
+                    last = FailKind::Upstream;
+                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
+                }
+            };
+            if attempt + 1 < cfg.attempts {
+                if Instant::now() + backoff + cfg.timeout > deadline {
+                    break;
+                }
+                tokio::time::sleep(backoff).await;
+            }
+        }
+        Err(Stop::Failed(last))
+    }
+
+    /// Wait for a rate slot in `lane`: the deferred job's own slot, or a new
+    /// one that is near enough to wait for here. A slot further ahead
+    /// defers the fill to it.
+    async fn take_slot(
+        &self,
+        lane: &'static str,
+        rate: &Rate,
+        ticket: &mut Option<Slot>,
+    ) -> Result<(), Stop> {
+        if ticket.as_ref().is_some_and(|(l, _)| l == lane) {
+            let (_, at) = ticket.take().unwrap_or_default();
+            let now = unix_ms(SystemTime::now());
+            // Run slightly early only by clock error; never sleep long here.
+            let wait =
+                Duration::from_millis(at.saturating_sub(now)).min(self.config.worker.max_rate_wait);
+            tokio::time::sleep(wait).await;
+            return Ok(());
+        }
+        let wait = self
+            .limiter
+            .reserve(lane, rate)
+            .await
+            .map_err(Stop::Store)?;
+        if !wait.is_zero() {
+            // A gauge only because `metrics` counters are whole numbers;
+            // it only ever grows, like a counter.
+            metrics::gauge!(names::RATE_LIMIT_WAIT, "provider" => lane)
+                .increment(wait.as_secs_f64());
+        }
+        if wait <= self.config.worker.max_rate_wait {
+            tokio::time::sleep(wait).await;
+            return Ok(());
+        }
+        if wait > self.config.worker.lane_horizon {
+            self.release(lane, rate).await;
+            tracing::warn!(
+                provider = lane,
+                ?wait,
+                "rate booked beyond the lane horizon; fill refused"
+            );
+            return Err(Stop::Failed(FailKind::Overloaded));
+        }
+        Err(Stop::Defer {
+            after: wait,
+            slot: Some((lane.to_owned(), unix_ms(SystemTime::now() + wait))),
+        })
+    }
+
+    /// Hand back a slot reserved and not used. Best effort: a slot not
+    /// handed back only spaces the lane's next call by one interval more.
+    pub(crate) async fn release(&self, lane: &str, rate: &Rate) {
+        if let Err(e) = self.limiter.release(lane, rate).await {
+            tracing::warn!(provider = lane, error = %e, "could not hand back a rate slot");
+        }
+    }
+
+    /// Pause `lane` for every worker (capped at the lane horizon).
+    async fn slow_down(&self, lane: &'static str, asked: Duration) -> Result<(), Stop> {
+        let horizon = self.config.upstream.retry_after_max;
+        tracing::warn!(
+            provider = lane,
+            ?asked,
+            "upstream asks to slow down; lane paused"
+        );
+        self.limiter
+            .pause(lane, asked.min(horizon))
+            .await
+            .map_err(Stop::Store)?;
+        if asked > horizon {
+            return Err(Stop::Failed(FailKind::Overloaded));
+        }
+        Ok(())
+    }
+
+    /// The provider's login token: this process's copy while it is not due
+    /// for renewal, else the shared one, else a new login (one for every
+    /// worker of every process). `refused`: a token the upstream just refused.
+    async fn token(&self, fill: &Fill<'_>, refused: Option<String>) -> Result<String, Stop> {
+        let id = fill.settings.def.id;
+        if refused.is_none() {
+            if let Some(t) = self
+                .tokens_seen
+                .get(id)
+                .filter(|t| t.renew_at > chrono::Utc::now())
+            {
+                return Ok(t.value.expose().to_owned());
+            }
+            if let Some(t) = self.tokens.current(id).await.map_err(Stop::Store)? {
+                let value = t.value.expose().to_owned();
+                self.tokens_seen.insert(id, t);
+                return Ok(value);
+            }
+        } else {
+            self.tokens_seen.remove(id);
+        }
+        let adapter = fill.settings.def.adapter;
+        let Some(login) = adapter.login(fill.settings) else {
+            return Err(Stop::Failed(FailKind::Rejected));
+        };
+        let result = self
+            .tokens
+            .renew(id, refused.as_deref(), || async {
+                let urls = fill.settings.base_urls(login.host);
+                let base = urls.first().ok_or("no base URL for the login host")?;
+                let response = self
+                    .upstream
+                    .call(id, base, &login, fill.settings.user_agent())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !(200..300).contains(&response.status) {
+                    return Err(format!("login answered {}", response.status));
+                }
+                let token = adapter.read_token(&response)?;
+                tracing::info!(provider = id, "logged in; token shared with every worker");
+                Ok((token.value, token.lifetime))
+            })
+            .await;
+        match result {
+            Ok(t) => {
+                let value = t.value.expose().to_owned();
+                self.tokens_seen.insert(id, t);
+                Ok(value)
+            }
+            Err(TokenError::Store(e)) => Err(Stop::Store(e)),
+            Err(TokenError::Login(why)) => {
+                tracing::warn!(provider = id, why, "login failed; nothing cached");
+                Err(Stop::Failed(FailKind::Upstream))
+            }
+        }
+    }
+}
+
+/// A base URL with `{param}` placeholders filled from the fill (Wikipedia's
+/// `{lang}`). Values come from validated parameters.
+fn fill_base(base: &str, fill: &Fill<'_>) -> String {
+    if !base.contains('{') {
+        return base.to_owned();
+    }
+    let mut out = base.to_owned();
+    for (name, value) in fill.resolved.path.iter().chain(&fill.resolved.query) {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// Exponential backoff with full jitter: uniform in `[0, min(max, base·2^n)]`.
+/// (A few lines; a crate would not make them clearer.)
+pub(crate) fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let ceiling = base.saturating_mul(1u32 << attempt.min(16)).min(max);
+    ceiling.mul_f64(rand::rng().random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(1);
+        for attempt in 0..20 {
+            let d = backoff(base, max, attempt);
+            assert!(
+                d <= base * 2u32.pow(attempt.min(10)) && d <= max,
+                "{attempt}: {d:?}"
+            );
+        }
+    }
+}
