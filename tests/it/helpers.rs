@@ -85,9 +85,21 @@ pub fn env_for(db: &TestDb, upstream: &Upstream) -> BTreeMap<String, String> {
     env.insert("DATABASE_URL".into(), db.url.clone());
     env.insert("LARDER_LISTEN".into(), "127.0.0.1:0".into());
     env.insert("LARDER_AUTH".into(), "off".into());
+    // Every provider on the fixture upstream, every setting it needs set.
+    for def in larder_jobs::provider::Catalogue::builtin().providers() {
+        let id = larder_jobs::config::env_name(def.id);
+        for host in def.hosts {
+            let name = match host.name {
+                "" => format!("LARDER_{id}_BASE_URL"),
+                h => format!("LARDER_{id}_{}_BASE_URL", larder_jobs::config::env_name(h)),
+            };
+            env.insert(name, upstream.url());
+        }
+        for s in def.settings.iter().filter(|s| s.required) {
+            env.insert(s.env.into(), format!("test-{}", s.name));
+        }
+    }
     env.insert("TMDB_API_KEY".into(), "testkey1".into());
-    env.insert("LARDER_TMDB_BASE_URL".into(), upstream.url());
-    env.insert("LARDER_OPENMETEO_BASE_URL".into(), upstream.url());
     env.insert("LARDER_UPSTREAM_BACKOFF_BASE".into(), "20ms".into());
     env.insert("LARDER_WORKER_HEARTBEAT".into(), "1s".into());
     env

@@ -7,5 +7,6 @@ mod upstream;
 mod auth;
 mod faults;
 mod processes;
+mod providers;
 mod rate;
 mod reads;

@@ -57,6 +57,16 @@ impl Step {
             ..Step::status(200)
         }
     }
+    /// A fixture file below `tests/fixtures/` (`omdb/title.json`), served
+    /// with `status` and a JSON content type (override with `.header`).
+    pub fn file(status: u16, path: &str) -> Self {
+        let body = std::fs::read_to_string(fixtures().join(path))
+            .unwrap_or_else(|e| panic!("fixture {path}: {e}"));
+        Step {
+            body: Some(body),
+            ..Step::status(status)
+        }
+    }
     pub fn delay(mut self, d: Duration) -> Self {
         self.delay = d;
         self
@@ -69,15 +79,31 @@ impl Step {
 
 #[derive(Clone, Debug)]
 pub struct Hit {
+    pub method: String,
     pub path: String,
     pub query: String,
     pub authorization: Option<String>,
+    pub user_agent: Option<String>,
+    /// Every request header, names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
     pub at: Instant,
+}
+
+impl Hit {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Default)]
 struct Inner {
     scripts: HashMap<String, VecDeque<Step>>,
+    /// Standing answers: `(path, query substring, step)`, first match wins.
+    routes: Vec<(String, String, Step)>,
     default_delay: Duration,
     hits: Vec<Hit>,
 }
@@ -130,6 +156,22 @@ impl Upstream {
             .extend(steps);
     }
 
+    /// Always answer requests for `path` with `step` (after any scripted
+    /// steps for it are used up).
+    pub fn route(&self, path: &str, step: Step) {
+        self.route_query(path, "", step);
+    }
+
+    /// As [`Upstream::route`], only for requests whose query contains
+    /// `query_part` (routes are tried in the order they were added).
+    pub fn route_query(&self, path: &str, query_part: &str, step: Step) {
+        self.inner
+            .lock()
+            .unwrap()
+            .routes
+            .push((path.to_string(), query_part.to_string(), step));
+    }
+
     pub fn set_delay(&self, d: Duration) {
         self.inner.lock().unwrap().default_delay = d;
     }
@@ -179,15 +221,47 @@ async fn answer(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    let user_agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let method = req.method().to_string();
+    let body = {
+        use http_body_util::BodyExt;
+        req.into_body()
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .unwrap_or_default()
+    };
     let (step, default_delay) = {
         let mut g = inner.lock().unwrap();
         g.hits.push(Hit {
+            method,
             path: path.clone(),
             query: query.clone(),
             authorization: authorization.clone(),
+            user_agent,
+            headers,
+            body,
             at: Instant::now(),
         });
-        let step = g.scripts.get_mut(&path).and_then(|q| q.pop_front());
+        let step = g
+            .scripts
+            .get_mut(&path)
+            .and_then(|q| q.pop_front())
+            .or_else(|| {
+                g.routes
+                    .iter()
+                    .find(|(p, q, _)| *p == path && query.contains(q.as_str()))
+                    .map(|(_, _, s)| s.clone())
+            });
         (step, g.default_delay)
     };
     count.send_modify(|c| *c += 1);

@@ -12,12 +12,36 @@
 //! fixtures; code is only needed for what a table cannot say.
 
 mod adapter;
-mod openmeteo;
 mod params;
 mod rate;
 mod route;
 mod settings;
+
+mod assrt;
+mod bangumi;
+mod bing;
+mod currency;
+mod deezer;
+mod douban;
+mod fanart;
+mod geocoding;
+mod gestdown;
+mod github;
+mod hitokoto;
+mod holiday;
+mod lrclib;
+mod musicbrainz;
+mod nominatim;
+mod omdb;
+mod openmeteo;
+mod opensubtitles;
+mod qidian;
+mod regielive;
+mod spotify;
+mod thetvdb;
 mod tmdb;
+mod wikipedia;
+mod zenquotes;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -261,7 +285,33 @@ impl Catalogue {
     pub fn builtin() -> &'static Catalogue {
         static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
         CATALOGUE.get_or_init(|| Catalogue {
-            providers: vec![&tmdb::TMDB, &openmeteo::OPENMETEO],
+            providers: vec![
+                &tmdb::TMDB,
+                &omdb::OMDB,
+                &thetvdb::THETVDB,
+                &bangumi::BANGUMI,
+                &fanart::FANART,
+                &douban::DOUBAN,
+                &spotify::SPOTIFY,
+                &musicbrainz::MUSICBRAINZ,
+                &deezer::DEEZER,
+                &lrclib::LRCLIB,
+                &qidian::QIDIAN,
+                &wikipedia::WIKIPEDIA,
+                &openmeteo::OPENMETEO,
+                &nominatim::NOMINATIM,
+                &geocoding::GEOCODING,
+                &holiday::HOLIDAY,
+                &assrt::ASSRT,
+                &opensubtitles::OPENSUBTITLES,
+                &regielive::REGIELIVE,
+                &gestdown::GESTDOWN,
+                &github::GITHUB,
+                &hitokoto::HITOKOTO,
+                &zenquotes::ZENQUOTES,
+                &bing::BING,
+                &currency::CURRENCY,
+            ],
         })
     }
 

@@ -14,6 +14,10 @@ pub enum Kind {
     /// Free text up to `max_len` characters, trimmed; `fold_case` lowercases
     /// it when the upstream ignores case anyway (search queries).
     Text { max_len: usize, fold_case: bool },
+    /// An identifier: ASCII letters and digits plus the characters in
+    /// `extra`, at most `max_len` long, case kept (`tt0137523`, an MBID, a
+    /// Spotify id).
+    Ident { max_len: usize, extra: &'static str },
     /// One of these values.
     OneOf(&'static [&'static str]),
     /// A comma-separated subset of these values (sorted, de-duplicated),
@@ -83,6 +87,23 @@ impl Kind {
                     return Err(invalid(name, format!("longer than {max_len} characters")));
                 }
                 Ok(out)
+            }
+            Kind::Ident { max_len, extra } => {
+                if v.len() > max_len {
+                    return Err(invalid(name, format!("longer than {max_len} characters")));
+                }
+                if v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+                {
+                    Ok(v.to_string())
+                } else if extra.is_empty() {
+                    Err(invalid(name, "must be letters and digits"))
+                } else {
+                    Err(invalid(
+                        name,
+                        format!("must be letters, digits and {extra}"),
+                    ))
+                }
             }
             Kind::OneOf(values) => values
                 .iter()
@@ -174,6 +195,7 @@ impl Kind {
             Kind::Float { min, max, .. } => format!("number {min}..{max}"),
             Kind::Bool => "boolean".into(),
             Kind::Text { max_len, .. } => format!("text (≤{max_len} chars)"),
+            Kind::Ident { max_len, .. } => format!("identifier (≤{max_len} chars)"),
             Kind::OneOf(v) => format!("one of: {}", v.join(", ")),
             Kind::SetOf { values, .. } => format!("comma-separated, any of: {}", values.join(", ")),
             Kind::Language => "language (en, en-US)".into(),

@@ -1,0 +1,1 @@
+//! ASSRT subtitles against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Bangumi against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Bing daily wallpaper against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Exchange rates against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Deezer against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Douban movies against fixtures from its public documentation.

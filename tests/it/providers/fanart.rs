@@ -1,0 +1,1 @@
+//! fanart.tv against fixtures from its public documentation.

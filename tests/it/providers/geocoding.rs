@@ -1,0 +1,1 @@
+//! Geocoding (Nominatim + Open-Meteo) against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Gestdown (Addic7ed proxy) against fixtures from its public documentation.

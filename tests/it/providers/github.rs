@@ -1,0 +1,1 @@
+//! GitHub releases against fixtures from its public documentation.

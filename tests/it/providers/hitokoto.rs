@@ -1,0 +1,1 @@
+//! Hitokoto against fixtures from its public documentation.

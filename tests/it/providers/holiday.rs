@@ -1,0 +1,1 @@
+//! Public holidays against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! LRCLIB lyrics against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! MusicBrainz against fixtures from its public documentation.

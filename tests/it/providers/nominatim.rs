@@ -1,0 +1,1 @@
+//! Nominatim (OpenStreetMap) against fixtures from its public documentation.

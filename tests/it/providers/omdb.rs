@@ -1,0 +1,1 @@
+//! OMDb against fixtures from its public documentation.

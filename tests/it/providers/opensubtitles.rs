@@ -1,0 +1,1 @@
+//! OpenSubtitles against fixtures from its public documentation.

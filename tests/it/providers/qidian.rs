@@ -1,0 +1,1 @@
+//! Qidian books against fixtures from its public documentation.

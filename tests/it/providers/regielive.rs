@@ -1,0 +1,1 @@
+//! RegieLive subtitles against fixtures from its public documentation.

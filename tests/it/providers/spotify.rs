@@ -1,0 +1,1 @@
+//! Spotify Web API against fixtures from its public documentation.

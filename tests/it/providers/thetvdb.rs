@@ -1,0 +1,1 @@
+//! TheTVDB v4 against fixtures from its public documentation.

@@ -1,0 +1,1 @@
+//! Wikipedia page summaries against fixtures from its public documentation.

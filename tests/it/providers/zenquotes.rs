@@ -1,0 +1,1 @@
+//! ZenQuotes against fixtures from its public documentation.
