@@ -6,6 +6,7 @@ mod upstream;
 
 mod auth;
 mod faults;
+mod lanes;
 mod processes;
 mod providers;
 mod rate;

@@ -414,6 +414,10 @@ impl Config {
                 Rate::parse(&v, 1).map_err(|e| Error::Config(format!("{name}: {e}")))?;
                 entry.rate = Some(RateSetting(v));
             }
+            let name = format!("LARDER_{upper}_BURST");
+            if let Some(v) = env.var(&name) {
+                entry.burst = Some(parse(&name, &v)?);
+            }
             let name = format!("LARDER_{upper}_CONCURRENCY");
             if let Some(v) = env.var(&name) {
                 entry.concurrency = Some(parse(&name, &v)?);
