@@ -172,7 +172,7 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Keys(k) => keys(k, Keys::new(pool)).await,
+        Command::Keys(k) => keys(k, Keys::new(pool), &config).await,
         Command::Purge { prefix } => {
             let n = Store::new(pool).purge(&prefix).await?;
             println!("purged {n} entries");
@@ -266,17 +266,15 @@ async fn connect(config: &Config, migrate: bool) -> Result<PgPool> {
     }
 }
 
-async fn keys(command: KeysCommand, keys: Keys) -> Result<()> {
+async fn keys(command: KeysCommand, keys: Keys, config: &Config) -> Result<()> {
     match command {
         KeysCommand::Create {
             name,
             scopes,
             expires_in,
         } => {
-            let known: Vec<_> = larder_jobs::provider::Catalogue::builtin()
-                .providers()
-                .map(|p| p.id)
-                .collect();
+            let catalogue = config.catalogue();
+            let known: Vec<_> = catalogue.providers().map(|p| p.id).collect();
             for s in &scopes {
                 if s != larder_jobs::keys::ALL_SCOPES && !known.contains(&s.as_str()) {
                     bail!("unknown scope {s:?}; known providers: {}", known.join(", "));

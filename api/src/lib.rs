@@ -103,6 +103,7 @@ impl Api {
             grants: auth::grant_cache(),
             grants_generation: AtomicU64::new(0),
             providers: ProviderSettings::all(&config),
+            catalogue: config.catalogue(),
             listener_up: AtomicBool::new(false),
             metrics: metrics_handle(),
             config,

@@ -9,7 +9,7 @@ use hyper::header::{
 use hyper::{HeaderMap, Response, StatusCode};
 use larder_jobs::job::FetchReason;
 use larder_jobs::names;
-use larder_jobs::provider::{Catalogue, Resolved};
+use larder_jobs::provider::Resolved;
 
 use crate::flight::{self, FillResult};
 use crate::hot::{Freshness, HotEntry, now_millis};
@@ -142,7 +142,7 @@ fn resolve(
     {
         return Ok(r);
     }
-    let resolved = Catalogue::builtin().resolve(provider, rest, query)?;
+    let resolved = state.catalogue.resolve(provider, rest, query)?;
     let r = Arc::new(Resolution {
         path: rest.to_owned(),
         query: query.to_owned(),

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use larder_jobs::config::Config;
 use larder_jobs::keys::Keys;
-use larder_jobs::provider::ProviderSettings;
+use larder_jobs::provider::{Catalogue, ProviderSettings};
 use larder_jobs::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -24,6 +24,8 @@ pub struct State {
     /// Bumped on every revocation notice (see `auth::check`).
     pub grants_generation: AtomicU64,
     pub providers: Vec<ProviderSettings>,
+    /// Built-in and custom providers.
+    pub catalogue: Catalogue,
     /// The fill listener holds a live connection.
     pub listener_up: AtomicBool,
     pub metrics: PrometheusHandle,

@@ -119,6 +119,9 @@ pub struct TestApp {
 pub struct Options {
     pub env: Vec<(&'static str, String)>,
     pub worker: bool,
+    /// A `larder.toml` for the app; `{upstream}` is replaced by the fixture
+    /// upstream's URL.
+    pub config_file: Option<String>,
 }
 
 impl Default for Options {
@@ -126,6 +129,7 @@ impl Default for Options {
         Options {
             env: vec![],
             worker: true,
+            config_file: None,
         }
     }
 }
@@ -151,6 +155,11 @@ impl TestApp {
         let mut env = env_for(&db, &upstream);
         for (k, v) in opts.env {
             env.insert(k.to_string(), v);
+        }
+        if let Some(text) = opts.config_file {
+            let path = std::env::temp_dir().join(format!("{}.toml", db.name));
+            std::fs::write(&path, text.replace("{upstream}", &upstream.url())).unwrap();
+            env.insert("LARDER_CONFIG".into(), path.display().to_string());
         }
         let config = Arc::new(Config::load(None, &env).expect("test config"));
         let pool = larder_jobs::db::pool(&db.url, 20).unwrap();

@@ -5,6 +5,7 @@ mod helpers;
 mod upstream;
 
 mod auth;
+mod custom;
 mod faults;
 mod lanes;
 mod processes;

@@ -56,6 +56,8 @@ pub struct Fetcher {
     pub(crate) tokens_seen: DashMap<&'static str, SharedToken>,
     pub(crate) upstream: Upstream,
     pub(crate) providers: HashMap<&'static str, ProviderSettings>,
+    /// Built-in and custom providers.
+    catalogue: Catalogue,
     /// Per-provider concurrency caps in this process.
     permits: HashMap<&'static str, Arc<Semaphore>>,
     /// Round-robin cursor over each provider's key pool and mirrors.
@@ -73,6 +75,7 @@ impl Fetcher {
             .filter_map(|s| Some((s.def.id, Arc::new(Semaphore::new(s.concurrency?)))))
             .collect();
         Ok(Fetcher {
+            catalogue: config.catalogue(),
             upstream: Upstream::new(&config.upstream)
                 .map_err(|e| crate::Error::Setup(e.to_string()))?,
             limiter: RateLimiter::new(store.pool().clone()),
@@ -146,7 +149,7 @@ impl Fetcher {
         deferrals: u32,
         job_id: &str,
     ) -> Result<Outcome, larder_jobs::Error> {
-        let resolved = match Catalogue::builtin().resolve_key(key) {
+        let resolved = match self.catalogue.resolve_key(key) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "fetch job with an invalid key; dropped");

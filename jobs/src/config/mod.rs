@@ -13,7 +13,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
-use crate::provider::{Catalogue, Rate, RateSetting};
+use crate::provider::custom::CustomProvider;
+use crate::provider::{Catalogue, ProviderDef, Rate, RateSetting};
 
 mod duration;
 pub use duration::{duration_str, opt_duration_str, parse_duration};
@@ -99,6 +100,12 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     /// Per-provider settings, keyed by provider id (`tmdb`, `openmeteo`, …).
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// `[[provider]]` tables: custom JSON upstreams served like built-in ones.
+    #[serde(rename = "provider", skip_serializing_if = "Vec::is_empty")]
+    pub custom_providers: Vec<CustomProvider>,
+    /// The providers built from `custom_providers` when the file was read.
+    #[serde(skip)]
+    custom_defs: Vec<&'static ProviderDef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -258,6 +265,8 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             upstream: UpstreamConfig::default(),
             providers: BTreeMap::new(),
+            custom_providers: Vec::new(),
+            custom_defs: Vec::new(),
         }
     }
 }
@@ -329,7 +338,17 @@ impl Config {
     fn from_file(path: &Path) -> Result<Config, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let builtin: Vec<&str> = Catalogue::builtin().providers().map(|p| p.id).collect();
+        config.custom_defs = crate::provider::custom::build(&config.custom_providers, &builtin)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Ok(config)
+    }
+
+    /// Every provider: the built-in ones and this configuration's custom ones.
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue::with_custom(&self.custom_defs)
     }
 
     fn apply_env(&mut self, env: &dyn Env) -> Result<(), Error> {
@@ -392,7 +411,7 @@ impl Config {
             "LARDER_UPSTREAM_ATTEMPTS" => self.upstream.attempts, parse;
             "LARDER_UPSTREAM_BACKOFF_BASE" => self.upstream.backoff_base, dur;
         }
-        for def in Catalogue::builtin().providers() {
+        for def in self.catalogue().providers() {
             let upper = env_name(def.id);
             let entry = self.providers.entry(def.id.to_owned()).or_default();
             for host in def.hosts {
@@ -432,7 +451,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        let catalogue = Catalogue::builtin();
+        let catalogue = self.catalogue();
         for (id, p) in &self.providers {
             let Some(def) = catalogue.provider(id) else {
                 return Err(Error::Config(format!("[providers.{id}]: unknown provider")));

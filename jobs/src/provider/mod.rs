@@ -12,6 +12,7 @@
 //! fixtures; code is only needed for what a table cannot say.
 
 mod adapter;
+pub mod custom;
 mod params;
 mod rate;
 mod route;
@@ -313,6 +314,13 @@ impl Catalogue {
                 &currency::CURRENCY,
             ],
         })
+    }
+
+    /// The built-in providers and `custom` ones (from `[[provider]]` tables).
+    pub fn with_custom(custom: &[&'static ProviderDef]) -> Catalogue {
+        let mut providers = Catalogue::builtin().providers.clone();
+        providers.extend(custom);
+        Catalogue { providers }
     }
 
     pub fn providers(&self) -> impl Iterator<Item = &'static ProviderDef> + '_ {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Catalogue, ProviderDef, Rate};
+use super::{ProviderDef, Rate};
 use crate::config::{Config, Secret};
 
 #[derive(Debug, Clone)]
@@ -98,7 +98,8 @@ impl ProviderSettings {
     }
 
     pub fn all(config: &Config) -> Vec<ProviderSettings> {
-        Catalogue::builtin()
+        config
+            .catalogue()
             .providers()
             .map(|d| ProviderSettings::new(d, config))
             .collect()
