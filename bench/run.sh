@@ -2,7 +2,7 @@
 # larder benchmarks (see BENCHMARKS.md). Needs nginx and wrk (installed from
 # Debian's packages when missing) and the local PostgreSQL. Release builds.
 #   bench/run.sh            all four
-#   bench/run.sh hit        one of: hit wake coalesce throughput
+#   bench/run.sh hit        one of: hit wake coalesce throughput isolation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -106,5 +106,26 @@ if [[ $what == all || $what == throughput ]]; then
     "$bin/larder-bench" throughput --db "$DATABASE_URL" --n 3000 --first-id $((workers * 1000000))
     kill "${wpids[@]}"; wait "${wpids[@]}" 2>/dev/null || true; wpids=()
   done
+  stop_all
+fi
+
+if [[ $what == all || $what == isolation ]]; then
+  # TMDB fill latency (upstream 50 ms) with and without a backlog of 200
+  # Open-Meteo fills limited to one call a second.
+  start_fixture 9183 50
+  LARDER_OPENMETEO_RATE=1/s LARDER_OPENMETEO_BURST=1 LARDER_OPENMETEO_BASE_URL=http://127.0.0.1:9183 \
+    start_larder isolation 8383 9183 all
+  auth=(-H "Authorization: Bearer $token")
+  fills() { # first_id label
+    for i in $(seq "$1" $(($1 + 39))); do
+      curl -sS -o /dev/null -w '%{time_total}\n' "${auth[@]}" "http://127.0.0.1:8383/v1/tmdb/movie/$i"
+    done | sort -n | awk -v l="$2" '{v[NR]=$1} END {printf "  %-32s p50 %.1f ms  p99 %.1f ms  max %.1f ms (40 fills)\n", l, v[int(NR*0.5)]*1000, v[int(NR*0.99)]*1000, v[NR]*1000}'
+  }
+  echo "isolation: TMDB fills (upstream 50 ms) beside an Open-Meteo backlog at 1/s"
+  fills 1000 "no backlog"
+  for i in $(seq 1 200); do
+    curl -sS -o /dev/null "${auth[@]}" -H 'prefer: wait=0' "http://127.0.0.1:8383/v1/openmeteo/forecast?latitude=$i&longitude=1"
+  done
+  fills 2000 "with 200 Open-Meteo fills queued"
   stop_all
 fi
