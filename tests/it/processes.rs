@@ -414,3 +414,115 @@ async fn sigterm_lets_a_worker_finish_the_job_in_hand() {
     exits_cleanly(api).await;
     db.drop_db().await;
 }
+
+/// TheTVDB's login token is shared through Postgres by every worker of every
+/// process: a token that expires in the middle of 50 concurrent fills over
+/// two worker processes is renewed by exactly one login, and a refused token
+/// by one re-login, after which the refused call succeeds.
+#[tokio::test]
+async fn two_worker_processes_share_one_login_token() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    upstream.set_delay(Duration::from_millis(100));
+    upstream.route(
+        "/v4/login",
+        Step::body(
+            200,
+            r#"{"status":"success","data":{"token":"fresh-token"}}"#,
+        ),
+    );
+    for i in 1..=51 {
+        upstream.route(
+            &format!("/v4/series/{i}"),
+            Step::body(
+                200,
+                &format!(r#"{{"status":"success","data":{{"id":{i}}}}}"#),
+            ),
+        );
+    }
+    // A token every worker will take first, due for renewal mid-run.
+    db.exec(
+        "INSERT INTO larder_tokens (provider, token, renew_at, expires_at)
+         VALUES ('thetvdb', 'old-token', now() + interval '700 milliseconds', now() + interval '1 hour')",
+    )
+    .await;
+    let env = env_for(&db, &upstream);
+    let api = start(&["api"], &env).await;
+    let workers = [
+        start(&["worker", "--concurrency", "4"], &env).await,
+        start(&["worker", "--concurrency", "4"], &env).await,
+    ];
+    let addr = api.addr.unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    ready(&http, addr).await;
+    let calls = (1..=50).map(|i| {
+        let http = http.clone();
+        async move {
+            http.get(format!("http://{addr}/v1/thetvdb/series/{i}"))
+                .header("prefer", "wait=30")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let hits = upstream.hits();
+    let logins = hits.iter().filter(|h| h.path == "/v4/login").count();
+    assert_eq!(logins, 1, "one login for every worker of both processes");
+    let bearer = |t: &str| format!("Bearer {t}");
+    let data: Vec<_> = hits.iter().filter(|h| h.path != "/v4/login").collect();
+    assert!(
+        data.iter()
+            .any(|h| h.authorization.as_deref() == Some(&bearer("old-token")))
+    );
+    assert!(
+        data.iter()
+            .any(|h| h.authorization.as_deref() == Some(&bearer("fresh-token")))
+    );
+    let login_at = hits.iter().find(|h| h.path == "/v4/login").unwrap().at;
+    assert!(
+        data.iter()
+            .filter(|h| h.at > login_at + Duration::from_millis(300))
+            .all(|h| h.authorization.as_deref() == Some(&bearer("fresh-token"))),
+        "after the renewal every call uses the new token"
+    );
+
+    // The upstream refuses the token once: one re-login, and the fill succeeds.
+    upstream.script("/v4/series/51", [Step::status(401)]);
+    upstream.script(
+        "/v4/login",
+        [Step::body(
+            200,
+            r#"{"status":"success","data":{"token":"third-token"}}"#,
+        )],
+    );
+    let r = http
+        .get(format!("http://{addr}/v1/thetvdb/series/51"))
+        .header("prefer", "wait=30")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let hits = upstream.hits();
+    assert_eq!(hits.iter().filter(|h| h.path == "/v4/login").count(), 2);
+    let last = hits.iter().rfind(|h| h.path == "/v4/series/51").unwrap();
+    assert_eq!(
+        last.authorization.as_deref(),
+        Some(&bearer("third-token")[..])
+    );
+    let tokens = db
+        .count("SELECT count(*) FROM larder_tokens WHERE token = 'third-token'")
+        .await;
+    assert_eq!(tokens, 1, "the new token is shared through Postgres");
+    for p in std::iter::once(api).chain(workers) {
+        exits_cleanly(p).await;
+    }
+    db.drop_db().await;
+}
