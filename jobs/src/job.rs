@@ -31,6 +31,9 @@ pub enum FetchJob {
         /// How many times this fill was deferred (bounded).
         #[serde(default, skip_serializing_if = "is_zero")]
         deferrals: u32,
+        /// Passing upstream failures so far (retries count across deferrals).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        failures: u32,
     },
 }
 
@@ -64,6 +67,7 @@ impl FetchJob {
             reason,
             slot: None,
             deferrals: 0,
+            failures: 0,
         }
     }
 
@@ -91,6 +95,7 @@ mod tests {
             reason: FetchReason::Refresh,
             slot: Some(("tmdb".into(), 1_800_000_000_000)),
             deferrals: 2,
+            failures: 1,
         };
         let back: FetchJob = serde_json::from_slice(&job.to_bytes()).unwrap();
         assert_eq!(back, job);
@@ -102,6 +107,7 @@ mod tests {
                 reason: FetchReason::Miss,
                 slot: None,
                 deferrals: 0,
+                failures: 0,
             }
         );
     }

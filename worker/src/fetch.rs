@@ -47,6 +47,13 @@ pub enum Outcome {
     Invalid(String),
 }
 
+/// What a fill carries from one deferred job to the next.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    deferrals: u32,
+    failures: u32,
+}
+
 pub struct Fetcher {
     pub(crate) config: Arc<Config>,
     store: Store,
@@ -127,10 +134,15 @@ impl Fetcher {
             reason,
             slot,
             deferrals,
+            failures,
         } = job;
         let mut ticket = slot.clone();
+        let mut progress = Progress {
+            deferrals: *deferrals,
+            failures: *failures,
+        };
         let outcome = self
-            .run_fill(key, *reason, &mut ticket, *deferrals, job_id)
+            .run_fill(key, *reason, &mut ticket, &mut progress, job_id)
             .await;
         // A slot this job held and did not use goes back to its lane.
         if let Some((lane, _)) = ticket
@@ -146,7 +158,7 @@ impl Fetcher {
         key: &str,
         reason: FetchReason,
         ticket: &mut Option<Slot>,
-        deferrals: u32,
+        progress: &mut Progress,
         job_id: &str,
     ) -> Result<Outcome, larder_jobs::Error> {
         let resolved = match self.catalogue.resolve_key(key) {
@@ -193,7 +205,7 @@ impl Fetcher {
                 Err(_) => {
                     let after = Duration::from_millis(100 + rand::random::<u64>() % 400);
                     return self
-                        .defer(key, job_id, reason, ticket.take(), deferrals, after, false)
+                        .defer(key, job_id, reason, ticket.take(), *progress, after, false)
                         .await;
                 }
             },
@@ -205,7 +217,7 @@ impl Fetcher {
             settings,
         };
         tracing::debug!(key = %key, "fetching");
-        match self.converse(&fill, ticket).await {
+        match self.converse(&fill, ticket, &mut progress.failures).await {
             Ok(product) => {
                 let entry = match product {
                     Product::Found { content_type, body } => NewEntry {
@@ -231,7 +243,7 @@ impl Fetcher {
                 Ok(Outcome::Failed(kind))
             }
             Err(Stop::Defer { after, slot }) => {
-                self.defer(key, job_id, reason, slot, deferrals, after, true)
+                self.defer(key, job_id, reason, slot, *progress, after, true)
                     .await
             }
             Err(Stop::Store(e)) => Err(e),
@@ -248,11 +260,11 @@ impl Fetcher {
         job_id: &str,
         reason: FetchReason,
         slot: Option<Slot>,
-        deferrals: u32,
+        progress: Progress,
         after: Duration,
         counts: bool,
     ) -> Result<Outcome, larder_jobs::Error> {
-        let deferrals = deferrals + u32::from(counts);
+        let deferrals = progress.deferrals + u32::from(counts);
         if deferrals > MAX_DEFERRALS {
             self.release_slot(slot).await;
             tracing::warn!(key = %key, "fill deferred too often; failed as overloaded");
@@ -266,6 +278,7 @@ impl Fetcher {
             reason,
             slot: slot.clone(),
             deferrals,
+            failures: progress.failures,
         };
         if !self.store.defer(key, job_id, &job, after).await? {
             // This job's fill was taken over; the slot is not needed.

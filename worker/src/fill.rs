@@ -57,6 +57,7 @@ impl Fetcher {
         &self,
         fill: &Fill<'_>,
         ticket: &mut Option<Slot>,
+        failures: &mut u32,
     ) -> Result<Product, Stop> {
         let adapter = fill.settings.def.adapter;
         let deadline = Instant::now() + larder_jobs::store::JOB_BUDGET;
@@ -69,7 +70,10 @@ impl Fetcher {
                 );
                 return Err(Stop::Failed(FailKind::Upstream));
             }
-            match self.call(fill, &request, ticket, deadline).await? {
+            match self
+                .call(fill, &request, ticket, failures, deadline)
+                .await?
+            {
                 Called::Found(r) => answers.push(r),
                 Called::NotFound(body) => return Ok(Product::NotFound(body)),
             }
@@ -90,6 +94,7 @@ impl Fetcher {
         fill: &Fill<'_>,
         request: &Request,
         ticket: &mut Option<Slot>,
+        failures: &mut u32,
         deadline: Instant,
     ) -> Result<Called, Stop> {
         let cfg = &self.config.upstream;
@@ -103,7 +108,10 @@ impl Fetcher {
         let mut last = FailKind::Upstream;
         let mut renewed = false;
         let mut refused_token: Option<String> = None;
-        for attempt in 0..cfg.attempts {
+        // Passing failures count across deferrals (`failures` travels with
+        // the job); slow-downs and one token renewal do not count, but the
+        // loop stays bounded.
+        for attempt in 0..cfg.attempts + 4 {
             self.take_slot(lane.def.id, &lane.rate, ticket).await?;
             let turn = self.next_turn();
             let mut made = request.clone();
@@ -157,7 +165,7 @@ impl Fetcher {
                             "upstream failing; will retry"
                         );
                         last = FailKind::Upstream;
-                        backoff(cfg.backoff_base, cfg.backoff_max, attempt)
+                        self.count_failure(failures)
                     }
                     Verdict::Unauthorized if token.is_some() && !renewed => {
                         // A refused login token: renew it once, then retry.
@@ -181,7 +189,7 @@ impl Fetcher {
                 Err(CallError::Timeout) => {
                     tracing::info!(provider = def.id, attempt, "upstream timeout; will retry");
                     last = FailKind::Timeout;
-                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
+                    self.count_failure(failures)
                 }
                 Err(CallError::TooLarge(cap)) => {
                     tracing::warn!(
@@ -194,15 +202,13 @@ impl Fetcher {
                 Err(CallError::Transport(e)) => {
                     tracing::info!(provider = def.id, attempt, error = %e, "upstream unreachable; will retry");
                     last = FailKind::Upstream;
-                    backoff(cfg.backoff_base, cfg.backoff_max, attempt)
+                    self.count_failure(failures)
                 }
             };
-            if attempt + 1 < cfg.attempts {
-                if Instant::now() + backoff + cfg.timeout > deadline {
-                    break;
-                }
-                tokio::time::sleep(backoff).await;
+            if *failures >= cfg.attempts || Instant::now() + backoff + cfg.timeout > deadline {
+                break;
             }
+            tokio::time::sleep(backoff).await;
         }
         Err(Stop::Failed(last))
     }
@@ -253,6 +259,13 @@ impl Fetcher {
             after: wait,
             slot: Some((lane.to_owned(), unix_ms(SystemTime::now() + wait))),
         })
+    }
+
+    /// Count a passing failure; the backoff before the next attempt.
+    fn count_failure(&self, failures: &mut u32) -> Duration {
+        let cfg = &self.config.upstream;
+        *failures += 1;
+        backoff(cfg.backoff_base, cfg.backoff_max, *failures - 1)
     }
 
     /// Hand back a slot reserved and not used. Best effort: a slot not
@@ -346,8 +359,10 @@ fn fill_base(base: &str, fill: &Fill<'_>) -> String {
         return base.to_owned();
     }
     let mut out = base.to_owned();
-    for (name, value) in fill.resolved.path.iter().chain(&fill.resolved.query) {
-        out = out.replace(&format!("{{{name}}}"), value);
+    for p in fill.resolved.resource.params {
+        if let Some(value) = fill.param(p.name) {
+            out = out.replace(&format!("{{{}}}", p.name), value);
+        }
     }
     out
 }

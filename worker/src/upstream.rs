@@ -55,7 +55,14 @@ impl Upstream {
             Method::Get => self.client.get(&url),
             Method::Post => self.client.post(&url),
         };
-        builder = builder.header("accept", "application/json");
+        // A request's own headers replace the defaults (GitHub's Accept).
+        if !request
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            builder = builder.header("accept", "application/json");
+        }
         if let Some(ua) = user_agent {
             builder = builder.header("user-agent", ua);
         }

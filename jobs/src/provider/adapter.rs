@@ -186,9 +186,17 @@ pub struct Fill<'a> {
 }
 
 impl<'a> Fill<'a> {
-    /// A parameter's normalised value (path or query), if given.
+    /// A parameter's normalised value (path or query), or its declared
+    /// default when the request left it out (defaults are not in the key).
     pub fn param(&self, name: &str) -> Option<&'a str> {
-        self.resolved.param(name)
+        self.resolved.param(name).or_else(|| {
+            self.resolved
+                .resource
+                .params
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| p.default)
+        })
     }
 
     /// The resource's name (`movie`, `search`…).
@@ -212,6 +220,13 @@ pub struct Token {
 
 /// A provider's code. Every method has the table behaviour as its default.
 pub trait Adapter: Send + Sync {
+    /// Rules across parameters that types cannot say (exactly one of `i`
+    /// and `t`): an `Err` is a 400 and nothing is enqueued.
+    fn check(&self, resolved: &Resolved) -> Result<(), crate::error::RequestError> {
+        let _ = resolved;
+        Ok(())
+    }
+
     /// The next call of this fill, given the answers found so far (in call
     /// order); `None` when the fill has every answer it needs.
     fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {

@@ -436,7 +436,8 @@ mod tests {
             (("https://api", "ftp://api"), "provider[0].base_url"),
             (
                 ("rate = \"5/s\"", "rate = \"5/fortnight\""),
-                "provider[0].rate",
+                // Rejected while parsing: TOML names the line and the value.
+                "line 5",
             ),
             (
                 ("type = \"int\"", "type = \"integer\""),

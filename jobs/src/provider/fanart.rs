@@ -1,14 +1,201 @@
-//! fanart.tv. (Being written: no resources yet.)
+//! fanart.tv v3 (<https://fanart.tv/api-docs/>): artwork bundles of a movie,
+//! a TV show or a music artist, with the project key as `api_key`.
+//!
+//! A 404 means the id has no artwork (routine, and art may be added later):
+//! a short negative entry. fanart.tv has also been seen answering a 200 with
+//! `{"status":"error","error message":"Not found"}`; that is read the same way.
 
-use super::{Host, ProviderDef, Rate};
+use serde_json::Value;
 
-pub static FANART: ProviderDef = ProviderDef::new(
-    "fanart",
-    "fanart.tv",
-    &[Host {
-        name: "",
-        urls: &["https://webservice.fanart.tv"],
-    }],
-    Rate::per_second(10, 10),
-    &[],
-);
+use super::{
+    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, ResourceDef, Response,
+    Setting, Ttl, Verdict, classify_status, days,
+};
+
+/// New art only becomes visible to a project key a week after approval:
+/// bundles can be kept for days. A missing bundle is asked again sooner.
+const ART: Ttl = Ttl::new(days(3), days(7), days(1), days(30));
+
+pub static FANART: ProviderDef = ProviderDef {
+    auth: Auth::Query("api_key"),
+    settings: &[Setting::required("api_key", "FANART_API_KEY")],
+    credential: Some("api_key"),
+    adapter: &FanartAdapter,
+    ..ProviderDef::new(
+        "fanart",
+        "fanart.tv",
+        &[Host {
+            name: "",
+            urls: &["https://webservice.fanart.tv"],
+        }],
+        Rate::per_second(10, 10),
+        &[
+            ResourceDef {
+                name: "movie",
+                route: "movie/{id}",
+                upstream: "/v3/movies/{id}",
+                // A TMDB id (`550`) or an IMDb id (`tt0137523`).
+                params: &[Param::req(
+                    "id",
+                    Kind::Ident {
+                        max_len: 12,
+                        extra: "",
+                    },
+                )],
+                ttl: ART,
+            },
+            ResourceDef {
+                name: "tv",
+                route: "tv/{id}",
+                upstream: "/v3/tv/{id}",
+                // A TheTVDB series id.
+                params: &[Param::req(
+                    "id",
+                    Kind::Int {
+                        min: 1,
+                        max: i32::MAX as i64,
+                    },
+                )],
+                ttl: ART,
+            },
+            ResourceDef {
+                name: "music",
+                route: "music/{mbid}",
+                upstream: "/v3/music/{mbid}",
+                // A MusicBrainz artist id.
+                params: &[Param::req(
+                    "mbid",
+                    Kind::Ident {
+                        max_len: 36,
+                        extra: "-",
+                    },
+                )],
+                ttl: ART,
+            },
+        ],
+    )
+};
+
+struct FanartAdapter;
+
+impl Adapter for FanartAdapter {
+    fn classify(&self, _: &Fill<'_>, _: &Request, response: &Response) -> Verdict {
+        if (200..300).contains(&response.status)
+            && let Some(body) = response.json()
+            && body.get("status").and_then(Value::as_str) == Some("error")
+        {
+            let message = body
+                .get("error message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            return if message.contains("not found") {
+                Verdict::NotFound(response.body.clone())
+            } else if message.contains("api key") {
+                Verdict::Unauthorized
+            } else {
+                Verdict::Rejected(400)
+            };
+        }
+        classify_status(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::provider::{Catalogue, ProviderSettings};
+
+    fn code(path: &str) -> &'static str {
+        Catalogue::builtin()
+            .resolve("fanart", path, "")
+            .unwrap_err()
+            .code
+    }
+
+    fn verdict(status: u16, body: &str) -> Verdict {
+        let r = Catalogue::builtin()
+            .resolve("fanart", "tv/81189", "")
+            .unwrap();
+        let s = ProviderSettings::new(&FANART, &Config::default());
+        let fill = Fill {
+            resolved: &r,
+            settings: &s,
+        };
+        let response = Response {
+            status,
+            headers: vec![],
+            body: Bytes::from(body.to_owned()),
+        };
+        FANART
+            .adapter
+            .classify(&fill, &fill.table_request(), &response)
+    }
+
+    #[test]
+    fn routes_map_to_plural_v3_paths() {
+        for (path, key, upstream) in [
+            ("movie/550", "fanart/movie/550", "/v3/movies/550"),
+            (
+                "movie/tt0137523",
+                "fanart/movie/tt0137523",
+                "/v3/movies/tt0137523",
+            ),
+            ("tv/81189", "fanart/tv/81189", "/v3/tv/81189"),
+            (
+                "music/a74b1b7f-71a5-4011-9441-d0b5e4122711",
+                "fanart/music/a74b1b7f-71a5-4011-9441-d0b5e4122711",
+                "/v3/music/a74b1b7f-71a5-4011-9441-d0b5e4122711",
+            ),
+        ] {
+            let r = Catalogue::builtin().resolve("fanart", path, "").unwrap();
+            assert_eq!(r.key.as_str(), key);
+            assert_eq!(r.upstream_path_and_query(), upstream);
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_400s() {
+        assert_eq!(code("tv/abc"), "invalid-parameter");
+        assert_eq!(code("tv/0"), "invalid-parameter");
+        assert_eq!(code("movie/tt%2F1"), "invalid-parameter");
+        assert_eq!(code("music/not%20an%20id"), "invalid-parameter");
+        assert_eq!(code("movies/550"), "unknown-resource");
+        assert_eq!(
+            Catalogue::builtin()
+                .resolve("fanart", "movie/550", "lang=en")
+                .unwrap_err()
+                .code,
+            "unknown-parameter"
+        );
+    }
+
+    #[test]
+    fn no_artwork_is_not_found_as_a_404_or_in_a_200() {
+        let missing = r#"{"status":"error","error message":"Not found"}"#;
+        assert_eq!(
+            verdict(404, missing),
+            Verdict::NotFound(Bytes::from(missing))
+        );
+        assert_eq!(
+            verdict(200, missing),
+            Verdict::NotFound(Bytes::from(missing))
+        );
+        assert_eq!(
+            verdict(
+                200,
+                r#"{"status":"error","error message":"API key is required"}"#
+            ),
+            Verdict::Unauthorized
+        );
+        assert_eq!(
+            verdict(200, r#"{"name":"Breaking Bad","thetvdb_id":"81189"}"#),
+            Verdict::Found
+        );
+        assert!(matches!(verdict(404, "<html/>"), Verdict::Garbage(_)));
+        assert!(matches!(verdict(429, "{}"), Verdict::SlowDown(None)));
+    }
+}

@@ -35,6 +35,7 @@ mod musicbrainz;
 mod nominatim;
 mod omdb;
 mod openmeteo;
+mod openmeteo_vars;
 mod opensubtitles;
 mod qidian;
 mod regielive;
@@ -409,13 +410,15 @@ impl Catalogue {
             key.push('?');
             key.push_str(&encode_query(&query_values));
         }
-        Ok(Resolved {
+        let resolved = Resolved {
             provider: def,
             resource,
             path: path_values,
             query: query_values,
             key: CacheKey::new(key),
-        })
+        };
+        def.adapter.check(&resolved)?;
+        Ok(resolved)
     }
 
     /// Parse a stored key text again (worker side, admin tools).

@@ -18,6 +18,15 @@ pub enum Kind {
     /// `extra`, at most `max_len` long, case kept (`tt0137523`, an MBID, a
     /// Spotify id).
     Ident { max_len: usize, extra: &'static str },
+    /// A code of ASCII letters (plus the characters in `extra`), `min_len`
+    /// to `max_len` long, folded to upper or lower case: a currency (`USD`),
+    /// a Wikipedia edition (`zh-yue`).
+    Code {
+        min_len: usize,
+        max_len: usize,
+        extra: &'static str,
+        upper: bool,
+    },
     /// One of these values.
     OneOf(&'static [&'static str]),
     /// A comma-separated subset of these values (sorted, de-duplicated),
@@ -104,6 +113,27 @@ impl Kind {
                         format!("must be letters, digits and {extra}"),
                     ))
                 }
+            }
+            Kind::Code {
+                min_len,
+                max_len,
+                extra,
+                upper,
+            } => {
+                let ok = (min_len..=max_len).contains(&v.len())
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphabetic() || extra.contains(c));
+                if !ok {
+                    return Err(invalid(
+                        name,
+                        format!("must be {min_len} to {max_len} letters"),
+                    ));
+                }
+                Ok(if upper {
+                    v.to_ascii_uppercase()
+                } else {
+                    v.to_ascii_lowercase()
+                })
             }
             Kind::OneOf(values) => values
                 .iter()
@@ -196,6 +226,9 @@ impl Kind {
             Kind::Bool => "boolean".into(),
             Kind::Text { max_len, .. } => format!("text (≤{max_len} chars)"),
             Kind::Ident { max_len, .. } => format!("identifier (≤{max_len} chars)"),
+            Kind::Code {
+                min_len, max_len, ..
+            } => format!("code of {min_len} to {max_len} letters"),
             Kind::OneOf(v) => format!("one of: {}", v.join(", ")),
             Kind::SetOf { values, .. } => format!("comma-separated, any of: {}", values.join(", ")),
             Kind::Language => "language (en, en-US)".into(),

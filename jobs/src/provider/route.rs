@@ -81,7 +81,7 @@ mod tests {
             fill_template("/page/{title}", &v),
             "/page/AC%2FDC%20%2B%20Friends%3F"
         );
-        let back = match_route("page/{title}", &["AC%2FDC%20%2B%20Friends%3F"]).unwrap();
+        let back = match_route("page/{title}", &["page", "AC%2FDC%20%2B%20Friends%3F"]).unwrap();
         assert_eq!(back[0].1, "AC/DC + Friends?");
         assert_eq!(fill_template("{t}", &[("t", "Café".into())]), "Caf%C3%A9");
     }
