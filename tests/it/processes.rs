@@ -424,7 +424,7 @@ async fn two_worker_processes_share_one_login_token() {
     init_logs();
     let db = TestDb::new().await;
     let upstream = Upstream::start().await;
-    upstream.set_delay(Duration::from_millis(100));
+    upstream.set_delay(Duration::from_millis(150));
     upstream.route(
         "/v4/login",
         Step::body(
@@ -441,12 +441,6 @@ async fn two_worker_processes_share_one_login_token() {
             ),
         );
     }
-    // A token every worker will take first, due for renewal mid-run.
-    db.exec(
-        "INSERT INTO larder_tokens (provider, token, renew_at, expires_at)
-         VALUES ('thetvdb', 'old-token', now() + interval '700 milliseconds', now() + interval '1 hour')",
-    )
-    .await;
     let env = env_for(&db, &upstream);
     let api = start(&["api"], &env).await;
     let workers = [
@@ -459,6 +453,21 @@ async fn two_worker_processes_share_one_login_token() {
         .build()
         .unwrap();
     ready(&http, addr).await;
+    eventually(Duration::from_secs(20), || async {
+        db.count(
+            "SELECT count(*) FROM apalis.workers WHERE last_seen > now() - interval '5 seconds'",
+        )
+        .await
+            >= 2
+    })
+    .await;
+    // A token every worker will take first, due for renewal mid-run (the
+    // 50 fills take at least 1.05 s: 7 rounds of 8 at a time, 150 ms each).
+    db.exec(
+        "INSERT INTO larder_tokens (provider, token, renew_at, expires_at)
+         VALUES ('thetvdb', 'old-token', now() + interval '600 milliseconds', now() + interval '1 hour')",
+    )
+    .await;
     let calls = (1..=50).map(|i| {
         let http = http.clone();
         async move {
@@ -478,9 +487,12 @@ async fn two_worker_processes_share_one_login_token() {
     assert_eq!(logins, 1, "one login for every worker of both processes");
     let bearer = |t: &str| format!("Bearer {t}");
     let data: Vec<_> = hits.iter().filter(|h| h.path != "/v4/login").collect();
+    let seen: std::collections::BTreeSet<_> =
+        data.iter().map(|h| h.authorization.clone()).collect();
     assert!(
         data.iter()
-            .any(|h| h.authorization.as_deref() == Some(&bearer("old-token")))
+            .any(|h| h.authorization.as_deref() == Some(&bearer("old-token"))),
+        "{seen:?}"
     );
     assert!(
         data.iter()
