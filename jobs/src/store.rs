@@ -271,10 +271,18 @@ impl Store {
             tx.commit().await?;
             return Ok(false);
         }
+        // The queue keeps whole seconds: round up, so a deferred fill never
+        // runs before its slot (or an upstream's pause) comes.
+        let due = std::time::SystemTime::now() + after;
+        let due = due
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            .div_ceil(1000) as u64;
         let task = TaskBuilder::new(job.to_bytes())
             .task_id(new_id)
             .max_attempts(FETCH_MAX_ATTEMPTS)
-            .run_at_time(std::time::SystemTime::now() + after)
+            .run_at_timestamp(due)
             .build();
         apalis_postgres::queries::push_tasks(&mut *tx, FETCH_QUEUE, vec![task])
             .await

@@ -222,14 +222,20 @@ impl Fetcher {
         rate: &Rate,
         ticket: &mut Option<Slot>,
     ) -> Result<(), Stop> {
-        if ticket.as_ref().is_some_and(|(l, _)| l == lane) {
-            let (_, at) = ticket.take().unwrap_or_default();
-            let now = unix_ms(SystemTime::now());
-            // Run slightly early only by clock error; never sleep long here.
-            let wait =
-                Duration::from_millis(at.saturating_sub(now)).min(self.config.worker.max_rate_wait);
-            tokio::time::sleep(wait).await;
-            return Ok(());
+        if let Some((l, at)) = ticket.take() {
+            if l == lane {
+                let wait = Duration::from_millis(at.saturating_sub(unix_ms(SystemTime::now())));
+                if wait > self.config.worker.max_rate_wait {
+                    // Woken early (clocks differ): wait again in the queue.
+                    return Err(Stop::Defer {
+                        after: wait,
+                        slot: Some((l, at)),
+                    });
+                }
+                tokio::time::sleep(wait).await;
+                return Ok(());
+            }
+            *ticket = Some((l, at));
         }
         let wait = self
             .limiter

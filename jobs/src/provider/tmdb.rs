@@ -2,10 +2,13 @@
 
 use super::{
     Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, ResourceDef, Setting, Ttl,
-    hours,
+    days, hours,
 };
 
 const LANG: Param = Param::opt("language", Kind::Language);
+/// The routes added later name TMDB's default so that `language=en-US` and no
+/// language share one entry (the older routes keep their key shapes).
+const LANG_US: Param = Param::default("language", Kind::Language, "en-US");
 const IMAGE_LANGS: Param = Param::opt("include_image_language", Kind::LanguageSet);
 const ID: Param = Param::req(
     "id",
@@ -39,6 +42,25 @@ const fn append(values: &'static [&'static str]) -> Param {
 const DETAILS: Ttl = Ttl::new(hours(24), hours(24 * 7), hours(1), hours(24 * 30));
 /// Search results move faster.
 const SEARCH: Ttl = Ttl::new(hours(1), hours(24), hours(1), hours(24 * 7));
+/// `find` answers 200 with five empty lists when nothing is linked to the id
+/// yet (a TTL cannot differ per entry): 6 h fresh lets new links show up the
+/// same day; the long stale window keeps stable mappings served at once.
+const FIND: Ttl = Ttl::new(hours(6), days(7), hours(1), days(30));
+/// The official genre lists change almost never.
+const GENRES: Ttl = Ttl::new(days(7), days(30), hours(1), days(90));
+/// External sources `find` accepts (the current reference).
+const EXTERNAL_SOURCES: &[&str] = &[
+    "imdb_id",
+    "facebook_id",
+    "instagram_id",
+    "tvdb_id",
+    "tiktok_id",
+    "twitter_id",
+    "wikidata_id",
+    "youtube_id",
+];
+const TRENDING_MEDIA: Param =
+    Param::req("media_type", Kind::OneOf(&["all", "movie", "tv", "person"]));
 
 pub static TMDB: ProviderDef = ProviderDef {
     id: "tmdb",
@@ -214,6 +236,79 @@ pub static TMDB: ProviderDef = ProviderDef {
             ttl: SEARCH,
         },
         ResourceDef {
+            name: "search-multi",
+            route: "search/multi",
+            upstream: "/3/search/multi",
+            params: &[QUERY, ADULT, LANG_US, PAGE],
+            ttl: SEARCH,
+        },
+        ResourceDef {
+            name: "search-collection",
+            route: "search/collection",
+            upstream: "/3/search/collection",
+            params: &[
+                QUERY,
+                ADULT,
+                LANG_US,
+                PAGE,
+                Param::opt("region", Kind::Region),
+            ],
+            ttl: SEARCH,
+        },
+        ResourceDef {
+            name: "collection",
+            route: "collection/{id}",
+            upstream: "/3/collection/{id}",
+            params: &[ID, LANG_US],
+            ttl: DETAILS,
+        },
+        ResourceDef {
+            name: "find",
+            route: "find/{external_id}",
+            upstream: "/3/find/{external_id}",
+            params: &[
+                // tt0111161, a TVDB number, Q42, a handle (`_`, `.`), a
+                // YouTube channel id (`-`, `_`).
+                Param::req(
+                    "external_id",
+                    Kind::Ident {
+                        max_len: 100,
+                        extra: "-_.",
+                    },
+                ),
+                Param::req("external_source", Kind::OneOf(EXTERNAL_SOURCES)),
+                LANG_US,
+            ],
+            ttl: FIND,
+        },
+        // Two resources rather than one `{time_window}` so that each window
+        // has its TTL: the daily list moves within the hour.
+        ResourceDef {
+            name: "trending-day",
+            route: "trending/{media_type}/day",
+            upstream: "/3/trending/{media_type}/day",
+            params: &[TRENDING_MEDIA, LANG_US, PAGE],
+            ttl: Ttl::new(hours(1), hours(6), hours(1), days(2)),
+        },
+        ResourceDef {
+            name: "trending-week",
+            route: "trending/{media_type}/week",
+            upstream: "/3/trending/{media_type}/week",
+            params: &[TRENDING_MEDIA, LANG_US, PAGE],
+            ttl: Ttl::new(hours(6), hours(24), hours(1), days(7)),
+        },
+        ResourceDef {
+            name: "genre-list",
+            route: "genre/{media_type}/list",
+            upstream: "/3/genre/{media_type}/list",
+            params: &[
+                Param::req("media_type", Kind::OneOf(&["movie", "tv"])),
+                // The genre lists default to `en`, not `en-US`.
+                Param::default("language", Kind::Language, "en"),
+            ],
+            ttl: GENRES,
+        },
+        ResourceDef {
             name: "configuration",
             route: "configuration",
             upstream: "/3/configuration",
@@ -237,5 +332,124 @@ impl Adapter for TmdbAdapter {
             Some(key) => request.push_query("api_key", key),
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::provider::Catalogue;
+
+    fn resolve(path: &str, query: &str) -> Result<crate::provider::Resolved, String> {
+        Catalogue::builtin()
+            .resolve("tmdb", path, query)
+            .map_err(|e| e.code.to_string())
+    }
+
+    #[test]
+    fn new_routes_map_to_their_upstream_paths() {
+        for (path, query, key, upstream) in [
+            (
+                "collection/10",
+                "language=en-us",
+                "tmdb/collection/10",
+                "/3/collection/10",
+            ),
+            (
+                "search/multi",
+                "query=Star%20Wars&page=2",
+                "tmdb/search/multi?page=2&query=star+wars",
+                "/3/search/multi?page=2&query=star+wars",
+            ),
+            (
+                "search/collection",
+                "query=avengers&region=de&include_adult=false",
+                "tmdb/search/collection?query=avengers&region=DE",
+                "/3/search/collection?query=avengers&region=DE",
+            ),
+            (
+                "find/tt0111161",
+                "external_source=IMDB_ID",
+                "tmdb/find/tt0111161?external_source=imdb_id",
+                "/3/find/tt0111161?external_source=imdb_id",
+            ),
+            (
+                "trending/all/day",
+                "",
+                "tmdb/trending/all/day",
+                "/3/trending/all/day",
+            ),
+            (
+                "trending/person/week",
+                "page=3&language=de",
+                "tmdb/trending/person/week?language=de&page=3",
+                "/3/trending/person/week?language=de&page=3",
+            ),
+            (
+                "genre/tv/list",
+                "language=en",
+                "tmdb/genre/tv/list",
+                "/3/genre/tv/list",
+            ),
+            (
+                "genre/movie/list",
+                "language=fr",
+                "tmdb/genre/movie/list?language=fr",
+                "/3/genre/movie/list?language=fr",
+            ),
+        ] {
+            let r = resolve(path, query).unwrap();
+            assert_eq!(r.key.as_str(), key, "{path}?{query}");
+            assert_eq!(r.upstream_path_and_query(), upstream, "{path}?{query}");
+            let again = Catalogue::builtin().resolve_key(r.key.as_str()).unwrap();
+            assert_eq!(again.key, r.key);
+        }
+        assert_eq!(
+            resolve("trending/all/day", "").unwrap().resource.name,
+            "trending-day"
+        );
+        assert_eq!(
+            resolve("trending/tv/week", "").unwrap().resource.name,
+            "trending-week"
+        );
+    }
+
+    #[test]
+    fn bad_new_requests_are_refused_before_any_call() {
+        for (path, query, code) in [
+            ("trending/all/month", "", "unknown-resource"),
+            ("trending/people/day", "", "invalid-parameter"),
+            ("genre/person/list", "", "invalid-parameter"),
+            ("genre/movie/list", "language=english", "invalid-parameter"),
+            ("find/tt0111161", "", "missing-parameter"),
+            (
+                "find/tt0111161",
+                "external_source=freebase_id",
+                "invalid-parameter",
+            ),
+            (
+                "find/tt%2F1",
+                "external_source=imdb_id",
+                "invalid-parameter",
+            ),
+            ("collection/abc", "", "invalid-parameter"),
+            ("collection/10", "page=2", "unknown-parameter"),
+            ("search/multi", "", "missing-parameter"),
+            ("search/multi", "query=x&page=501", "invalid-parameter"),
+            (
+                "search/collection",
+                "query=x&region=usa",
+                "invalid-parameter",
+            ),
+        ] {
+            assert_eq!(resolve(path, query).unwrap_err(), code, "{path}?{query}");
+        }
+    }
+
+    #[test]
+    fn older_routes_keep_their_keys() {
+        let r = resolve("movie/550", "language=en-US").unwrap();
+        assert_eq!(r.key.as_str(), "tmdb/movie/550?language=en-US");
+        let r = resolve("search/movie", "query=Fight+Club&page=1").unwrap();
+        assert_eq!(r.key.as_str(), "tmdb/search/movie?query=fight+club");
     }
 }

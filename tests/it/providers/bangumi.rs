@@ -45,7 +45,7 @@ async fn episodes_are_filtered_by_subject_id() {
     assert_eq!(body["data"][0]["name_cn"], "魔神苏醒之日");
     let hit = &app.upstream.hits()[0];
     assert_eq!(hit.path, "/v0/episodes");
-    assert_eq!(hit.query, "subject_id=8&limit=2&type=0");
+    assert_eq!(hit.query, "subject_id=8&limit=2&offset=0&type=0");
     assert_eq!(hit.user_agent.as_deref(), Some("test-user_agent"));
     app.stop().await;
 }
