@@ -237,7 +237,10 @@ mod tests {
 
         let r = resolve("subject/8/episodes", "limit=100&offset=0");
         assert_eq!(r.key.as_str(), "bangumi/subject/8/episodes");
-        assert_eq!(call(&r).path, "/v0/episodes?subject_id=8");
+        assert_eq!(
+            call(&r).path,
+            "/v0/episodes?subject_id=8&limit=100&offset=0"
+        );
         let r = resolve("subject/8/episodes", "type=0&limit=2&offset=4");
         assert_eq!(
             r.key.as_str(),

@@ -137,7 +137,10 @@ mod tests {
         let r = resolve("c=i,a,I&min_length=0&max_length=30&charset=UTF-8");
         assert_eq!(r.key.as_str(), "hitokoto/sentence?c=a%2Ci");
         let call = with_fill(&r, |f| HITOKOTO.adapter.next_call(f, &[])).unwrap();
-        assert_eq!(call.path, "/?c=a&c=i&encode=json");
+        assert_eq!(
+            call.path,
+            "/?c=a&c=i&encode=json&min_length=0&max_length=30"
+        );
 
         let r = resolve("max_length=50&min_length=10");
         assert_eq!(
@@ -149,7 +152,7 @@ mod tests {
 
         let r = resolve("");
         let call = with_fill(&r, |f| HITOKOTO.adapter.next_call(f, &[])).unwrap();
-        assert_eq!(call.path, "/?encode=json");
+        assert_eq!(call.path, "/?encode=json&min_length=0&max_length=30");
     }
 
     #[test]

@@ -313,7 +313,9 @@ mod tests {
     #[test]
     fn a_title_needs_exactly_one_of_i_and_t() {
         for q in ["", "i=tt1&t=x", "y=2000"] {
-            let e = Catalogue::builtin().resolve("omdb", "title", q).unwrap_err();
+            let e = Catalogue::builtin()
+                .resolve("omdb", "title", q)
+                .unwrap_err();
             assert_eq!(e.code, "invalid-parameter", "{q}");
         }
     }

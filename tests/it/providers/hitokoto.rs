@@ -24,7 +24,10 @@ async fn a_sentence_with_categories_sent_one_by_one() {
     assert_eq!(r.headers()["x-cache"], "HIT");
     let hits = app.upstream.hits();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].query, "c=a&c=i&encode=json&min_length=0&max_length=30");
+    assert_eq!(
+        hits[0].query,
+        "c=a&c=i&encode=json&min_length=0&max_length=30"
+    );
 
     let r = app
         .get("/v1/hitokoto/sentence?encode=text")
