@@ -69,7 +69,8 @@ impl ProviderSettings {
         let enabled = if pc.enabled == Some(false) {
             Err("disabled by configuration".to_string())
         } else if !missing.is_empty() {
-            Err(format!("{} is not set", missing.join(" and ")))
+            let verb = if missing.len() > 1 { "are" } else { "is" };
+            Err(format!("{} {verb} not set", missing.join(" and ")))
         } else {
             Ok(())
         };

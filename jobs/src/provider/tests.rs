@@ -183,3 +183,59 @@ fn folded_text_is_measured_after_folding() {
         .unwrap();
     assert!(cat().resolve_key(ok.key.as_str()).is_ok());
 }
+
+#[test]
+fn the_readme_lists_every_provider() {
+    let readme = include_str!("../../../README.md");
+    for p in cat().providers() {
+        assert!(
+            readme.contains(&format!("| `{}` |", p.id)),
+            "README.md's provider table lacks {}",
+            p.id
+        );
+    }
+}
+
+#[test]
+fn every_provider_is_well_formed() {
+    for p in cat().providers() {
+        assert!(!p.resources.is_empty(), "{} has no resource", p.id);
+        assert_eq!(
+            p.hosts.first().map(|h| h.name),
+            Some(""),
+            "{}: main host first",
+            p.id
+        );
+        let mut names = std::collections::BTreeSet::new();
+        for r in p.resources {
+            assert!(names.insert(r.name), "{}: resource {} twice", p.id, r.name);
+            for seg in r.route.split('/') {
+                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    assert!(
+                        r.param(name).is_some(),
+                        "{}/{}: {{{name}}} undeclared",
+                        p.id,
+                        r.name
+                    );
+                }
+            }
+        }
+        for s in p.settings {
+            assert!(!s.env.is_empty());
+        }
+        if let Some(c) = p.credential {
+            assert!(
+                p.settings.iter().any(|s| s.name == c),
+                "{}: credential {c} is no setting",
+                p.id
+            );
+        }
+        if let Some(ua) = p.user_agent {
+            assert!(
+                p.settings.iter().any(|s| s.name == ua),
+                "{}: user agent {ua} is no setting",
+                p.id
+            );
+        }
+    }
+}
