@@ -25,15 +25,19 @@ pub enum FetchJob {
         #[serde(default)]
         reason: FetchReason,
         /// A rate slot already reserved for this fill's first upstream call
-        /// (the job was deferred until it): `(limiter, unix ms)`.
+        /// in that lane (the job was deferred until it): `(lane, mark)`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        slot: Option<(String, u64)>,
+        slot: Option<(String, i64)>,
         /// How many times this fill was deferred (bounded).
         #[serde(default, skip_serializing_if = "is_zero")]
         deferrals: u32,
         /// Passing upstream failures so far (retries count across deferrals).
         #[serde(default, skip_serializing_if = "is_zero")]
         failures: u32,
+        /// Times the provider's concurrency cap sent the fill back (its
+        /// next wait grows with it).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        waits: u32,
     },
 }
 
@@ -68,6 +72,7 @@ impl FetchJob {
             slot: None,
             deferrals: 0,
             failures: 0,
+            waits: 0,
         }
     }
 
@@ -96,6 +101,7 @@ mod tests {
             slot: Some(("tmdb".into(), 1_800_000_000_000)),
             deferrals: 2,
             failures: 1,
+            waits: 3,
         };
         let back: FetchJob = serde_json::from_slice(&job.to_bytes()).unwrap();
         assert_eq!(back, job);
@@ -108,6 +114,7 @@ mod tests {
                 slot: None,
                 deferrals: 0,
                 failures: 0,
+                waits: 0,
             }
         );
     }

@@ -14,6 +14,18 @@ use sqlx::PgPool;
 use crate::error::Error;
 use crate::provider::Rate;
 
+/// A reserved rate slot.
+#[derive(Debug, Clone, Copy)]
+pub struct Reservation {
+    /// How long until the slot (0 when it is now).
+    pub wait: Duration,
+    /// The schedule's end right after this reservation (µs since the epoch,
+    /// database clock): names the slot for [`RateLimiter::release`].
+    pub mark: i64,
+    /// False when the slot would be beyond the horizon: nothing was booked.
+    pub granted: bool,
+}
+
 #[derive(Clone)]
 pub struct RateLimiter {
     pool: PgPool,
@@ -24,45 +36,69 @@ impl RateLimiter {
         RateLimiter { pool }
     }
 
-    /// Reserve the next slot for `provider` at `rate`; returns how long to
-    /// wait before making the call. A slot reserved and then not used must be
-    /// handed back with [`RateLimiter::release`].
-    pub async fn reserve(&self, provider: &str, rate: &Rate) -> Result<Duration, Error> {
+    /// Reserve the next slot for `provider` at `rate`, unless it is further
+    /// than `horizon` away (then nothing is booked: `granted` is false).
+    /// A slot reserved and then not used may be handed back with
+    /// [`RateLimiter::release`].
+    pub async fn reserve_within(
+        &self,
+        provider: &str,
+        rate: &Rate,
+        horizon: Duration,
+    ) -> Result<Reservation, Error> {
         let interval = rate.interval();
         let tolerance = interval * f64::from(rate.burst.saturating_sub(1));
-        let wait: f64 = sqlx::query_scalar(
-            "WITH c AS (SELECT clock_timestamp() AS t)
-             INSERT INTO larder_rate AS r (provider, tat)
-             SELECT $1, c.t + make_interval(secs => $2) FROM c
-             ON CONFLICT (provider) DO UPDATE
-                SET tat = GREATEST(r.tat, (SELECT t FROM c), r.paused_until) + make_interval(secs => $2)
-             RETURNING GREATEST(0, EXTRACT(EPOCH FROM
-                 GREATEST(tat - make_interval(secs => $2 + $3), paused_until) - (SELECT t FROM c)
-             ))::float8",
-        )
-        .bind(provider)
-        .bind(interval)
-        .bind(tolerance)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Duration::from_secs_f64(wait.max(0.0)))
+        let (wait, mark, granted): (f64, i64, bool) =
+            sqlx::query_as("SELECT wait, mark, granted FROM larder_reserve($1, $2, $3, $4)")
+                .bind(provider)
+                .bind(interval)
+                .bind(tolerance)
+                .bind(horizon.as_secs_f64())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Reservation {
+            wait: Duration::from_secs_f64(wait.max(0.0)),
+            mark,
+            granted,
+        })
     }
 
-    /// Hand back one slot reserved and not used (a fill that was deferred
-    /// past it, skipped, or gave up), so the schedule does not run ahead of
-    /// real demand. Later reservations move up by one interval; slots already
-    /// handed out keep their times.
-    pub async fn release(&self, provider: &str, rate: &Rate) -> Result<(), Error> {
-        sqlx::query(
+    /// Reserve the next slot, however far ahead.
+    pub async fn reserve(&self, provider: &str, rate: &Rate) -> Result<Reservation, Error> {
+        self.reserve_within(provider, rate, Duration::from_secs(u32::MAX as u64))
+            .await
+    }
+
+    /// How long `provider` is still paused by an upstream's "slow down".
+    pub async fn paused_for(&self, provider: &str) -> Result<Duration, Error> {
+        let secs: Option<f64> = sqlx::query_scalar(
+            "SELECT EXTRACT(EPOCH FROM GREATEST(paused_until, clock_timestamp()) - clock_timestamp())::float8
+               FROM larder_rate WHERE provider = $1",
+        )
+        .bind(provider)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(Duration::from_secs_f64(secs.unwrap_or(0.0).max(0.0)))
+    }
+
+    /// Hand back a slot reserved and not used (a fill refused past the
+    /// horizon, skipped, or taken over), so the schedule does not run ahead
+    /// of real demand. Only the last slot handed out can go back (`mark` is
+    /// still the schedule's end): moving the schedule back under a later
+    /// reservation would give two calls one time. Returns whether it went back.
+    pub async fn release(&self, provider: &str, rate: &Rate, mark: i64) -> Result<bool, Error> {
+        Ok(sqlx::query(
             "UPDATE larder_rate
                 SET tat = GREATEST(clock_timestamp(), tat - make_interval(secs => $2))
-              WHERE provider = $1",
+              WHERE provider = $1 AND (EXTRACT(EPOCH FROM tat) * 1000000)::int8 = $3",
         )
         .bind(provider)
         .bind(rate.interval())
+        .bind(mark)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// Hold every call to `provider` until `for_` from now (a 429's Retry-After).

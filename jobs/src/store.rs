@@ -131,6 +131,17 @@ impl FillNotice {
     }
 }
 
+/// The result of [`Store::start_fill`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The entry is fresh; the fill was ended.
+    Fresh,
+    /// This job owns the fill: fetch.
+    Owned,
+    /// Another job owns the fill (or none does): do nothing.
+    NotOwner,
+}
+
 /// The result of [`Store::enqueue`].
 #[derive(Debug)]
 pub enum Enqueued {
@@ -271,22 +282,25 @@ impl Store {
             tx.commit().await?;
             return Ok(false);
         }
-        // The queue keeps whole seconds: round up, so a deferred fill never
-        // runs before its slot (or an upstream's pause) comes.
-        let due = std::time::SystemTime::now() + after;
-        let due = due
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis()
-            .div_ceil(1000) as u64;
         let task = TaskBuilder::new(job.to_bytes())
-            .task_id(new_id)
+            .task_id(new_id.clone())
             .max_attempts(FETCH_MAX_ATTEMPTS)
-            .run_at_timestamp(due)
             .build();
         apalis_postgres::queries::push_tasks(&mut *tx, FETCH_QUEUE, vec![task])
             .await
             .map_err(|e| Error::Queue(e.to_string()))?;
+        // Due on the database's clock (the one the queue picks by and the
+        // rate slots are counted on), rounded up to the whole second the
+        // queue keeps: a deferred fill never runs before its slot.
+        sqlx::query(
+            "UPDATE apalis.jobs
+                SET run_at = to_timestamp(ceil(EXTRACT(EPOCH FROM clock_timestamp()) + $2))
+              WHERE id = $1",
+        )
+        .bind(new_id.to_string())
+        .bind(after.as_secs_f64())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -379,23 +393,26 @@ impl Store {
 
     /// A worker starting `job_id` for `key`: one statement on the database
     /// clock. When the entry is fresh (someone filled it meanwhile) the fill
-    /// is ended (a second call) and `true` returned: skip the fetch. Otherwise the fill
-    /// record is touched, so time spent queued does not count towards
-    /// [`INFLIGHT_ABANDONED`], and `false` returned.
+    /// is ended (a second call): skip the fetch. When the fill record names
+    /// another job (this one was deferred and its successor owns the fill,
+    /// or it was presumed abandoned and taken over), skip it too: only the
+    /// owner calls the upstream. Otherwise the record is touched, so time
+    /// spent queued does not count towards [`INFLIGHT_ABANDONED`].
     pub async fn start_fill(
         &self,
         key: &CacheKey,
         job_id: &str,
         skip_if_fresh: bool,
-    ) -> Result<bool, Error> {
-        let fresh: bool = sqlx::query_scalar(
+    ) -> Result<Start, Error> {
+        let (fresh, owned): (bool, bool) = sqlx::query_as(
             "WITH fresh AS (
                 SELECT 1 FROM larder_cache WHERE $3 AND key = $1 AND fresh_until > now()
              ), touched AS (
                 UPDATE larder_inflight SET started_at = now()
                 WHERE key = $1 AND job_id = $2 AND NOT EXISTS (SELECT 1 FROM fresh)
+                RETURNING 1
              )
-             SELECT EXISTS (SELECT 1 FROM fresh)",
+             SELECT EXISTS (SELECT 1 FROM fresh), EXISTS (SELECT 1 FROM touched)",
         )
         .bind(key.as_str())
         .bind(job_id)
@@ -404,8 +421,9 @@ impl Store {
         .await?;
         if fresh {
             self.end_fill(key, Some(job_id), FillNotice::Stored).await?;
+            return Ok(Start::Fresh);
         }
-        Ok(fresh)
+        Ok(if owned { Start::Owned } else { Start::NotOwner })
     }
 
     /// Drop entries whose key starts with `prefix`; every API process is told

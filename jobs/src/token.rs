@@ -40,10 +40,17 @@ fn lock_id(provider: &str) -> i64 {
     xxhash_rust::xxh3::xxh3_64(format!("larder-token:{provider}").as_bytes()) as i64
 }
 
-/// Renew ahead of expiry: a tenth of the lifetime, at most a day, at least a minute.
+/// Renew ahead of expiry: a tenth of the lifetime, at least a minute and at
+/// most a day, but never more than half of it (a short-lived token is still
+/// used before it is renewed).
 pub fn renew_margin(lifetime: Duration) -> Duration {
-    (lifetime / 10).clamp(Duration::from_secs(60), Duration::from_secs(86_400))
+    (lifetime / 10)
+        .clamp(Duration::from_secs(60), Duration::from_secs(86_400))
+        .min(lifetime / 2)
 }
+
+/// The longest lifetime believed (a year), whatever an upstream says.
+const MAX_LIFETIME: Duration = Duration::from_secs(366 * 86_400);
 
 impl Tokens {
     pub fn new(pool: PgPool) -> Self {
@@ -81,6 +88,12 @@ impl Tokens {
         Fut: Future<Output = Result<(Secret, Duration), String>>,
     {
         let mut tx = self.pool.begin().await.map_err(Error::from)?;
+        // A worker that froze holding the lock must not hold every other
+        // one's connection forever.
+        sqlx::query("SET LOCAL lock_timeout = '30s'")
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::from)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(lock_id(provider))
             .execute(&mut *tx)
@@ -106,6 +119,7 @@ impl Tokens {
         // The lock is held across the login call; it is bounded by the
         // upstream timeout, and it is what makes the login happen once.
         let (value, lifetime) = login().await.map_err(TokenError::Login)?;
+        let lifetime = lifetime.min(MAX_LIFETIME);
         let renew_in = lifetime.saturating_sub(renew_margin(lifetime));
         let renew_at: DateTime<Utc> = sqlx::query_scalar(
             "INSERT INTO larder_tokens (provider, token, renew_at, expires_at)

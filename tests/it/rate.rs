@@ -20,7 +20,8 @@ async fn reservations_are_spaced_across_limiters_sharing_a_database() {
         let wait = limiter
             .reserve("p", &Rate::per_second(20, 1))
             .await
-            .unwrap();
+            .unwrap()
+            .wait;
         // When this call may go, relative to the start.
         slots.push(started.elapsed() + wait);
     }
@@ -49,22 +50,54 @@ async fn burst_goes_at_once_and_a_pause_holds_everyone() {
     // 1 call/s with a burst of 5: five go at once, the sixth waits ~1 s.
     for _ in 0..5 {
         assert_eq!(
-            limiter.reserve("q", &Rate::per_second(1, 5)).await.unwrap(),
+            limiter
+                .reserve("q", &Rate::per_second(1, 5))
+                .await
+                .unwrap()
+                .wait,
             Duration::ZERO
         );
     }
-    let sixth = limiter.reserve("q", &Rate::per_second(1, 5)).await.unwrap();
+    let sixth = limiter
+        .reserve("q", &Rate::per_second(1, 5))
+        .await
+        .unwrap()
+        .wait;
     assert!(sixth > Duration::from_millis(500), "{sixth:?}");
     limiter.pause("q", Duration::from_secs(3)).await.unwrap();
-    let wait = limiter.reserve("q", &Rate::per_second(1, 5)).await.unwrap();
+    let wait = limiter
+        .reserve("q", &Rate::per_second(1, 5))
+        .await
+        .unwrap()
+        .wait;
     assert!(wait >= Duration::from_millis(2900), "{wait:?}");
     // Another provider is not affected.
     assert_eq!(
         limiter
             .reserve("other", &Rate::per_second(10, 5))
             .await
-            .unwrap(),
+            .unwrap()
+            .wait,
         Duration::ZERO
     );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn only_the_last_slot_goes_back() {
+    let db = TestDb::new().await;
+    let limiter = RateLimiter::new(db.pool.clone());
+    let rate = Rate::per_second(1, 1);
+    let first = limiter.reserve("r", &rate).await.unwrap();
+    let second = limiter.reserve("r", &rate).await.unwrap();
+    let third = limiter.reserve("r", &rate).await.unwrap();
+    assert!(third.wait > second.wait && second.wait > first.wait);
+    // A slot in the middle cannot go back: the next call would share the
+    // third one's time.
+    assert!(!limiter.release("r", &rate, second.mark).await.unwrap());
+    // The last one can, and the next reservation takes its place.
+    assert!(limiter.release("r", &rate, third.mark).await.unwrap());
+    let again = limiter.reserve("r", &rate).await.unwrap();
+    assert_eq!(again.mark, third.mark, "the handed-back slot is reused");
     db.drop_db().await;
 }

@@ -20,7 +20,7 @@ use larder_jobs::key::CacheKey;
 use larder_jobs::names;
 use larder_jobs::provider::{Catalogue, Fill, Product, ProviderSettings};
 use larder_jobs::rate::RateLimiter;
-use larder_jobs::store::{FailKind, NewEntry, Store};
+use larder_jobs::store::{FailKind, NewEntry, Start, Store};
 use larder_jobs::token::{SharedToken, Tokens};
 use tokio::sync::Semaphore;
 
@@ -52,6 +52,8 @@ pub enum Outcome {
 struct Progress {
     deferrals: u32,
     failures: u32,
+    /// Times the provider's concurrency cap sent the fill back.
+    waits: u32,
 }
 
 pub struct Fetcher {
@@ -61,6 +63,8 @@ pub struct Fetcher {
     pub(crate) tokens: Tokens,
     /// This process's copy of each provider's login token.
     pub(crate) tokens_seen: DashMap<&'static str, SharedToken>,
+    /// One renewal per provider at a time in this process.
+    pub(crate) login_locks: DashMap<&'static str, Arc<tokio::sync::Mutex<()>>>,
     pub(crate) upstream: Upstream,
     pub(crate) providers: HashMap<&'static str, ProviderSettings>,
     /// Built-in and custom providers.
@@ -88,6 +92,7 @@ impl Fetcher {
             limiter: RateLimiter::new(store.pool().clone()),
             tokens: Tokens::new(store.pool().clone()),
             tokens_seen: DashMap::new(),
+            login_locks: DashMap::new(),
             store,
             config,
             providers,
@@ -135,20 +140,21 @@ impl Fetcher {
             slot,
             deferrals,
             failures,
+            waits,
         } = job;
         let mut ticket = slot.clone();
         let mut progress = Progress {
             deferrals: *deferrals,
             failures: *failures,
+            waits: *waits,
         };
         let outcome = self
             .run_fill(key, *reason, &mut ticket, &mut progress, job_id)
             .await;
-        // A slot this job held and did not use goes back to its lane.
-        if let Some((lane, _)) = ticket
-            && let Some(s) = self.providers.get(lane.as_str())
-        {
-            self.release(&lane, &s.rate).await;
+        // A slot this job held and did not use goes back to its lane; not
+        // when the store failed, as the queue runs this same job again.
+        if outcome.is_ok() {
+            self.release_slot(ticket).await;
         }
         outcome
     }
@@ -190,25 +196,41 @@ impl Fetcher {
         };
         // A prewarm refetches even a fresh entry; anything else is skipped
         // when someone filled the key meanwhile.
-        if self
+        match self
             .store
             .start_fill(key, job_id, reason != FetchReason::Prewarm)
             .await?
         {
-            return Ok(Outcome::Skipped);
+            Start::Owned => {}
+            Start::Fresh => return Ok(Outcome::Skipped),
+            Start::NotOwner => {
+                // A job that already handed its fill on (and died before the
+                // queue knew), or one presumed abandoned: the fill and any
+                // slot it names belong to the job that owns it now.
+                *ticket = None;
+                tracing::debug!(key = %key, "fill owned by another job; skipped");
+                return Ok(Outcome::Skipped);
+            }
         }
-        // The provider's cap in this process: a fill that finds it full
-        // makes way for other providers' fills and comes back shortly.
+        // The provider's cap in this process: a fill that finds it full for
+        // a moment makes way for other providers' fills and comes back,
+        // later each time it finds it full again.
         let _permit = match self.permits.get(settings.def.id) {
-            Some(sem) => match sem.clone().try_acquire_owned() {
-                Ok(p) => Some(p),
-                Err(_) => {
-                    let after = Duration::from_millis(100 + rand::random::<u64>() % 400);
-                    return self
-                        .defer(key, job_id, reason, ticket.take(), *progress, after, false)
-                        .await;
+            Some(sem) => {
+                let wait = self.config.worker.max_rate_wait;
+                match tokio::time::timeout(wait, sem.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => Some(p),
+                    _ => {
+                        let after = Duration::from_millis(
+                            (500u64 << progress.waits.min(5)) + rand::random::<u64>() % 500,
+                        );
+                        progress.waits += 1;
+                        return self
+                            .defer(key, job_id, reason, ticket.take(), *progress, after, false)
+                            .await;
+                    }
                 }
-            },
+            }
             None => None,
         };
 
@@ -279,6 +301,7 @@ impl Fetcher {
             slot: slot.clone(),
             deferrals,
             failures: progress.failures,
+            waits: progress.waits,
         };
         if !self.store.defer(key, job_id, &job, after).await? {
             // This job's fill was taken over; the slot is not needed.
@@ -289,10 +312,10 @@ impl Fetcher {
     }
 
     async fn release_slot(&self, slot: Option<Slot>) {
-        if let Some((lane, _)) = slot
+        if let Some((lane, mark)) = slot
             && let Some(s) = self.providers.get(lane.as_str())
         {
-            self.release(&lane, &s.rate).await;
+            self.release(&lane, &s.rate, mark).await;
         }
     }
 }

@@ -8,7 +8,7 @@
 //! the job is re-scheduled in the queue for the slot's time. An upstream's
 //! "slow down" pauses its lane for every worker and defers the same way.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use larder_jobs::names;
@@ -24,8 +24,9 @@ use crate::upstream::CallError;
 /// the upstream's answers must not run forever).
 const MAX_CALLS: usize = 8;
 
-/// A rate slot reserved for a deferred fill: `(lane, unix ms)`.
-pub type Slot = (String, u64);
+/// A rate slot reserved for a deferred fill: `(lane, mark)` (see
+/// [`larder_jobs::rate::Reservation`]).
+pub type Slot = (String, i64);
 
 /// Why a fill stopped without a product.
 #[derive(Debug)]
@@ -43,10 +44,6 @@ pub enum Stop {
 enum Called {
     Found(Response),
     NotFound(Bytes),
-}
-
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
 impl Fetcher {
@@ -112,6 +109,12 @@ impl Fetcher {
         // the job); slow-downs and one token renewal do not count, but the
         // loop stays bounded.
         for attempt in 0..cfg.attempts + 4 {
+            // However the upstream behaves, the job ends within its budget,
+            // so its fill record is never presumed abandoned while it runs.
+            if Instant::now() + cfg.timeout > deadline {
+                tracing::warn!(provider = def.id, "fill out of time; failed");
+                return Err(Stop::Failed(last));
+            }
             self.take_slot(lane.def.id, &lane.rate, ticket).await?;
             let turn = self.next_turn();
             let mut made = request.clone();
@@ -222,26 +225,38 @@ impl Fetcher {
         rate: &Rate,
         ticket: &mut Option<Slot>,
     ) -> Result<(), Stop> {
-        if let Some((l, at)) = ticket.take() {
-            if l == lane {
-                let wait = Duration::from_millis(at.saturating_sub(unix_ms(SystemTime::now())));
-                if wait > self.config.worker.max_rate_wait {
-                    // Woken early (clocks differ): wait again in the queue.
-                    return Err(Stop::Defer {
-                        after: wait,
-                        slot: Some((l, at)),
-                    });
+        if let Some((l, mark)) = ticket.take() {
+            if l != lane {
+                *ticket = Some((l, mark));
+            } else {
+                // The queue ran this job at its slot (on the database clock),
+                // unless the upstream asked to slow down meanwhile.
+                let paused = self.limiter.paused_for(lane).await.map_err(Stop::Store)?;
+                if paused.is_zero() {
+                    return Ok(());
                 }
-                tokio::time::sleep(wait).await;
-                return Ok(());
+                self.release(lane, rate, mark).await;
+                return Err(Stop::Defer {
+                    after: paused,
+                    slot: None,
+                });
             }
-            *ticket = Some((l, at));
         }
-        let wait = self
+        let horizon = self.config.worker.lane_horizon;
+        let slot = self
             .limiter
-            .reserve(lane, rate)
+            .reserve_within(lane, rate, horizon)
             .await
             .map_err(Stop::Store)?;
+        let wait = slot.wait;
+        if !slot.granted {
+            tracing::warn!(
+                provider = lane,
+                ?wait,
+                "rate booked beyond the lane horizon; fill refused"
+            );
+            return Err(Stop::Failed(FailKind::Overloaded));
+        }
         if !wait.is_zero() {
             // A gauge only because `metrics` counters are whole numbers;
             // it only ever grows, like a counter.
@@ -252,18 +267,9 @@ impl Fetcher {
             tokio::time::sleep(wait).await;
             return Ok(());
         }
-        if wait > self.config.worker.lane_horizon {
-            self.release(lane, rate).await;
-            tracing::warn!(
-                provider = lane,
-                ?wait,
-                "rate booked beyond the lane horizon; fill refused"
-            );
-            return Err(Stop::Failed(FailKind::Overloaded));
-        }
         Err(Stop::Defer {
             after: wait,
-            slot: Some((lane.to_owned(), unix_ms(SystemTime::now() + wait))),
+            slot: Some((lane.to_owned(), slot.mark)),
         })
     }
 
@@ -276,8 +282,8 @@ impl Fetcher {
 
     /// Hand back a slot reserved and not used. Best effort: a slot not
     /// handed back only spaces the lane's next call by one interval more.
-    pub(crate) async fn release(&self, lane: &str, rate: &Rate) {
-        if let Err(e) = self.limiter.release(lane, rate).await {
+    pub(crate) async fn release(&self, lane: &str, rate: &Rate, mark: i64) {
+        if let Err(e) = self.limiter.release(lane, rate, mark).await {
             tracing::warn!(provider = lane, error = %e, "could not hand back a rate slot");
         }
     }
@@ -305,21 +311,29 @@ impl Fetcher {
     /// worker of every process). `refused`: a token the upstream just refused.
     async fn token(&self, fill: &Fill<'_>, refused: Option<String>) -> Result<String, Stop> {
         let id = fill.settings.def.id;
-        if refused.is_none() {
-            if let Some(t) = self
-                .tokens_seen
+        let seen = || {
+            self.tokens_seen
                 .get(id)
                 .filter(|t| t.renew_at > chrono::Utc::now())
-            {
-                return Ok(t.value.expose().to_owned());
-            }
-            if let Some(t) = self.tokens.current(id).await.map_err(Stop::Store)? {
-                let value = t.value.expose().to_owned();
-                self.tokens_seen.insert(id, t);
-                return Ok(value);
-            }
-        } else {
-            self.tokens_seen.remove(id);
+                .map(|t| t.value.expose().to_owned())
+                .filter(|v| Some(v) != refused.as_ref())
+        };
+        if let Some(v) = seen() {
+            return Ok(v);
+        }
+        // One renewal per process at a time: the others wait here, not on a
+        // database connection, and take what it got.
+        let lock = self.login_locks.entry(id).or_default().clone();
+        let _one = lock.lock().await;
+        if let Some(v) = seen() {
+            return Ok(v);
+        }
+        if refused.is_none()
+            && let Some(t) = self.tokens.current(id).await.map_err(Stop::Store)?
+        {
+            let value = t.value.expose().to_owned();
+            self.tokens_seen.insert(id, t);
+            return Ok(value);
         }
         let adapter = fill.settings.def.adapter;
         let Some(login) = adapter.login(fill.settings) else {
@@ -366,7 +380,13 @@ fn fill_base(base: &str, fill: &Fill<'_>) -> String {
     }
     let mut out = base.to_owned();
     for p in fill.resolved.resource.params {
-        if let Some(value) = fill.param(p.name) {
+        // Only a DNS label may go into a host name; anything else leaves the
+        // placeholder, and the call fails rather than go elsewhere.
+        if let Some(value) = fill.param(p.name)
+            && !value.is_empty()
+            && value.len() <= 63
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             out = out.replace(&format!("{{{}}}", p.name), value);
         }
     }

@@ -68,7 +68,24 @@ async fn handle(
             return Ok(());
         }
     };
-    match fetcher.execute(&job, &id.to_string()).await {
+    // A bug in one adapter must not take the whole worker down: the fill
+    // fails (its waiters are told) and the job is not run again.
+    let job_id = id.to_string();
+    let run = std::panic::AssertUnwindSafe(fetcher.execute(&job, &job_id));
+    let result = match futures_util::FutureExt::catch_unwind(run).await {
+        Ok(result) => result,
+        Err(_) => {
+            let FetchJob::Fetch { key, .. } = &job;
+            tracing::error!(key, "fetch job panicked; fill failed");
+            metrics::counter!(names::JOBS, "kind" => job.kind(), "outcome" => "failed")
+                .increment(1);
+            if let Some(key) = CacheKey::from_stored(key) {
+                fetcher.fail(&key, &job_id).await?;
+            }
+            return Ok(());
+        }
+    };
+    match result {
         Ok(outcome) => {
             tracing::debug!(?outcome, "job done");
             Ok(())
