@@ -245,3 +245,39 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The `error.code` of a JSON error answer.
+pub async fn error_code(r: reqwest::Response) -> String {
+    let body: serde_json::Value = r.json().await.unwrap();
+    match body["error"]["code"].as_str() {
+        Some(code) => code.to_owned(),
+        None => panic!("no error code in {body}"),
+    }
+}
+
+/// How many entries the cache holds.
+pub async fn cached_rows(app: &TestApp) -> i64 {
+    app.db.count("SELECT count(*) FROM larder_cache").await
+}
+
+/// The `max-age` of a served entry's `Cache-Control`, in seconds.
+pub fn max_age(r: &reqwest::Response) -> u64 {
+    let cc = r.headers()["cache-control"].to_str().unwrap();
+    cc.trim_start_matches("public, max-age=").parse().unwrap()
+}
+
+/// A provider without its required setting `env` is off: `GET path` is a
+/// 503 `provider-disabled` that names `env`, and the upstream hears nothing.
+pub async fn assert_disabled(path: &str, env: &'static str) {
+    let app = TestApp::with_env(&[(env, "")]).await;
+    let r = app.get(path).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "provider-disabled");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(env),
+        "{body}"
+    );
+    assert_eq!(app.upstream.count(), 0);
+    app.stop().await;
+}

@@ -172,33 +172,19 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin().resolve("assrt", path, query).unwrap()
-    }
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::resolve(&ASSRT, path, query)
     }
 
     fn with_fill<T>(r: &Resolved, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let settings = ProviderSettings::new(&ASSRT, &Config::default());
-        f(&Fill {
-            resolved: r,
-            settings: &settings,
-        })
+        testing::with_fill(&ASSRT, r, f)
     }
 
     fn classify(r: &Resolved, status: u16, body: &str) -> Verdict {
-        with_fill(r, |fill| {
-            AssrtAdapter.classify(fill, &fill.table_request(), &response(status, body))
-        })
+        testing::verdict(&ASSRT, r, &response(status, body))
     }
 
     #[test]
@@ -232,12 +218,7 @@ mod tests {
 
     #[test]
     fn bad_requests() {
-        let code = |p: &str, q: &str| {
-            Catalogue::builtin()
-                .resolve("assrt", p, q)
-                .unwrap_err()
-                .code
-        };
+        let code = |p: &str, q: &str| testing::code(&ASSRT, p, q);
         assert_eq!(code("search", ""), "missing-parameter");
         assert_eq!(code("search", "q=matrix&cnt=16"), "invalid-parameter");
         assert_eq!(code("search", "q=matrix&token=x"), "unknown-parameter");

@@ -192,36 +192,19 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, Method, ProviderSettings, Resolved, Verdict};
+    use crate::provider::testing::{self, response, settings, settings_with};
+    use crate::provider::{Method, Resolved, Verdict};
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("bangumi", path, query)
-            .unwrap()
+        testing::resolve(&BANGUMI, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("bangumi", path, query)
-            .unwrap_err()
-            .code
+        testing::code(&BANGUMI, path, query)
     }
 
     fn call(r: &Resolved) -> Request {
-        let s = ProviderSettings::new(&BANGUMI, &Config::default());
-        let fill = Fill {
-            resolved: r,
-            settings: &s,
-        };
-        let call = BANGUMI.adapter.next_call(&fill, &[]).unwrap();
-        let answer = Response {
-            status: 200,
-            headers: vec![],
-            body: Bytes::from_static(b"{}"),
-        };
-        assert_eq!(BANGUMI.adapter.next_call(&fill, &[answer]), None);
-        call
+        testing::only_call(&BANGUMI, r)
     }
 
     fn body(r: &Request) -> Value {
@@ -305,14 +288,12 @@ mod tests {
 
     #[test]
     fn the_user_agent_is_required_and_sent() {
-        let off = ProviderSettings::new(&BANGUMI, &Config::default());
+        let off = settings(&BANGUMI);
         assert_eq!(
             off.enabled,
             Err("BANGUMI_USER_AGENT is not set".to_string())
         );
-        let env: std::collections::BTreeMap<String, String> =
-            [("BANGUMI_USER_AGENT".to_string(), "me/app (x)".to_string())].into();
-        let on = ProviderSettings::new(&BANGUMI, &Config::load(None, &env).unwrap());
+        let on = settings_with(&BANGUMI, &[("BANGUMI_USER_AGENT", "me/app (x)")]);
         assert!(on.enabled.is_ok());
         assert_eq!(on.user_agent(), Some("me/app (x)"));
     }
@@ -320,19 +301,9 @@ mod tests {
     #[test]
     fn a_missing_subject_is_not_found() {
         let r = resolve("subject/99999999", "");
-        let s = ProviderSettings::new(&BANGUMI, &Config::default());
-        let fill = Fill {
-            resolved: &r,
-            settings: &s,
-        };
         let missing = r#"{"title":"Not Found","description":"resource can't be found in the database or has been removed"}"#;
-        let response = Response {
-            status: 404,
-            headers: vec![],
-            body: Bytes::from(missing),
-        };
         assert_eq!(
-            BANGUMI.adapter.classify(&fill, &call(&r), &response),
+            testing::verdict(&BANGUMI, &r, &response(404, missing)),
             Verdict::NotFound(Bytes::from(missing))
         );
     }

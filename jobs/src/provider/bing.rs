@@ -70,32 +70,20 @@ impl Adapter for BingAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     fn resolve(query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("bing", "wallpaper", query)
-            .unwrap()
+        testing::resolve(&BING, "wallpaper", query)
     }
 
     fn with_fill<T>(r: &Resolved, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let s = ProviderSettings::new(&BING, &Config::default());
-        f(&Fill {
-            resolved: r,
-            settings: &s,
-        })
+        testing::with_fill(&BING, r, f)
     }
 
     fn answer(body: &str) -> Response {
-        Response {
-            status: 200,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        response(200, body)
     }
 
     #[test]
@@ -115,12 +103,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_refused() {
-        let code = |q: &str| {
-            Catalogue::builtin()
-                .resolve("bing", "wallpaper", q)
-                .unwrap_err()
-                .code
-        };
+        let code = |q: &str| testing::code(&BING, "wallpaper", q);
         assert_eq!(code("idx=8"), "invalid-parameter");
         assert_eq!(code("n=0"), "invalid-parameter");
         assert_eq!(code("n=9"), "invalid-parameter");

@@ -108,32 +108,16 @@ impl Adapter for CurrencyAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     fn resolve(query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("currency", "rates", query)
-            .unwrap()
+        testing::resolve(&CURRENCY, "rates", query)
     }
 
     fn with_fill<T>(r: &Resolved, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let s = ProviderSettings::new(&CURRENCY, &Config::default());
-        f(&Fill {
-            resolved: r,
-            settings: &s,
-        })
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::with_fill(&CURRENCY, r, f)
     }
 
     #[test]
@@ -149,12 +133,7 @@ mod tests {
 
     #[test]
     fn bases_that_are_no_code_are_refused_or_not_found() {
-        let code = |q: &str| {
-            Catalogue::builtin()
-                .resolve("currency", "rates", q)
-                .unwrap_err()
-                .code
-        };
+        let code = |q: &str| testing::code(&CURRENCY, "rates", q);
         assert_eq!(code(""), "missing-parameter");
         assert_eq!(code("base=USDT"), "invalid-parameter");
         assert_eq!(code("base=U%2FD"), "invalid-parameter");
@@ -172,32 +151,32 @@ mod tests {
             let a = CURRENCY.adapter;
             let req = Request::get("/v6/latest/USD");
             let ok = r#"{"result":"success","base_code":"USD","rates":{"USD":1,"EUR":0.853877}}"#;
-            assert_eq!(a.classify(f, &req, &answer(200, ok)), Verdict::Found);
+            assert_eq!(a.classify(f, &req, &response(200, ok)), Verdict::Found);
             assert!(matches!(
-                a.finish(f, vec![answer(200, ok)]),
+                a.finish(f, vec![response(200, ok)]),
                 Ok(Product::Found { .. })
             ));
             let unknown = r#"{"result":"error","error-type":"unsupported-code"}"#;
             for status in [200, 404] {
                 assert!(matches!(
-                    a.classify(f, &req, &answer(status, unknown)),
+                    a.classify(f, &req, &response(status, unknown)),
                     Verdict::NotFound(_)
                 ));
             }
             let malformed = r#"{"result":"error","error-type":"malformed-request"}"#;
             assert!(matches!(
-                a.classify(f, &req, &answer(200, malformed)),
+                a.classify(f, &req, &response(200, malformed)),
                 Verdict::Garbage(_)
             ));
             assert_eq!(
-                a.classify(f, &req, &answer(429, "")),
+                a.classify(f, &req, &response(429, "")),
                 Verdict::SlowDown(Some(BLOCKED))
             );
             assert!(
-                a.finish(f, vec![answer(200, r#"{"result":"error"}"#)])
+                a.finish(f, vec![response(200, r#"{"result":"error"}"#)])
                     .is_err()
             );
-            assert!(a.finish(f, vec![answer(200, "{}")]).is_err());
+            assert!(a.finish(f, vec![response(200, "{}")]).is_err());
         });
     }
 }

@@ -151,33 +151,20 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin().resolve("deezer", path, query).unwrap()
+        testing::resolve(&DEEZER, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("deezer", path, query)
-            .unwrap_err()
-            .code
+        testing::code(&DEEZER, path, query)
     }
 
     fn verdict(status: u16, body: &str) -> Verdict {
         let resolved = resolve("track/3135556", "");
-        let settings = ProviderSettings::new(&DEEZER, &Config::default());
-        let fill = Fill {
-            resolved: &resolved,
-            settings: &settings,
-        };
-        let response = Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        };
-        DeezerAdapter.classify(&fill, &fill.table_request(), &response)
+        testing::verdict(&DEEZER, &resolved, &response(status, body))
     }
 
     #[test]

@@ -7,19 +7,21 @@
 //! an IP after a few hundred quick requests: one call a second, a browser
 //! User-Agent, and long TTLs. A block is never cached.
 
-use scraper::{ElementRef, Html, Node, Selector};
+use scraper::Html;
 use serde_json::{Map, Value, json};
 
+use super::html::{
+    ACCEPT_HTML, all_text, classify_page, first_text, lines, nullable, selector, text,
+};
 use super::{
     Adapter, Fill, Host, Kind, Param, Product, ProviderDef, Rate, Request, ResourceDef, Response,
-    Setting, Ttl, Verdict, classify_status, days, hours, not_found_body,
+    Setting, Ttl, Verdict, days, hours,
 };
 
 /// Sent unless `DOUBAN_USER_AGENT` says otherwise: Douban answers 403 to
 /// library User-Agents.
 const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
                           (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-const ACCEPT_HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 const ACCEPT_LANGUAGE: &str = "zh-CN,zh;q=0.9,en;q=0.8";
 
 /// How long to leave Douban alone after it blocks this IP. Bans last hours;
@@ -95,12 +97,7 @@ impl Adapter for DoubanAdapter {
         if let Some(blocked) = blocked(response) {
             return blocked;
         }
-        match response.status {
-            404 if fill.resource() == "subject" => {
-                Verdict::NotFound(not_found_body("no Douban subject with this id"))
-            }
-            _ => classify_status(response),
-        }
+        classify_page(fill, response, "subject", "no Douban subject with this id")
     }
 
     fn finish(&self, fill: &Fill<'_>, answers: Vec<Response>) -> Result<Product, String> {
@@ -159,47 +156,6 @@ fn blocked(response: &Response) -> Option<Verdict> {
     None
 }
 
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).unwrap_or_else(|e| panic!("selector {css:?}: {e}"))
-}
-
-/// An element's text with whitespace runs collapsed.
-fn text(el: ElementRef<'_>) -> String {
-    el.text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn first_text(doc: &Html, css: &str) -> Option<String> {
-    doc.select(&selector(css)).map(text).find(|t| !t.is_empty())
-}
-
-fn all_text(doc: &Html, css: &str) -> Vec<String> {
-    doc.select(&selector(css))
-        .map(text)
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-/// An element's text as lines: `<br>` ends a line, each line trimmed (the
-/// ideographic indent too), blank lines dropped.
-fn lines(el: ElementRef<'_>) -> Vec<String> {
-    let mut out = String::new();
-    for node in el.descendants() {
-        match node.value() {
-            Node::Text(t) => out.push_str(t),
-            Node::Element(e) if e.name() == "br" => out.push('\n'),
-            _ => {}
-        }
-    }
-    out.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
 /// `#info` as `label → value` (`导演` → `弗兰克·德拉邦特`).
 fn info_lines(doc: &Html) -> Vec<(String, String)> {
     let Some(info) = doc.select(&selector("#info")).next() else {
@@ -231,10 +187,6 @@ fn split_list(value: &str) -> Vec<String> {
 fn leading_number(s: &str) -> Option<u64> {
     let digits: String = s.trim().chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
-}
-
-fn nullable<T: Into<Value>>(v: Option<T>) -> Value {
-    v.map_or(Value::Null, Into::into)
 }
 
 /// A subject page into JSON. A page without `v:itemreviewed` is not a
@@ -395,11 +347,9 @@ fn normalise_suggest(raw: &Value) -> Result<Value, String> {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::testing::{self, finish_json, html, settings};
+    use crate::provider::{Resolved, not_found_body};
 
     const SUBJECT: &str = include_str!("../../../tests/fixtures/douban/subject.html");
     const SUBJECT_TV: &str = include_str!("../../../tests/fixtures/douban/subject_tv.html");
@@ -410,55 +360,24 @@ mod tests {
     const SUGGEST: &str = include_str!("../../../tests/fixtures/douban/suggest.json");
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin().resolve("douban", path, query).unwrap()
+        testing::resolve(&DOUBAN, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("douban", path, query)
-            .unwrap_err()
-            .code
-    }
-
-    fn settings() -> ProviderSettings {
-        ProviderSettings::new(&DOUBAN, &Config::default())
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::code(&DOUBAN, path, query)
     }
 
     fn verdict(r: &Resolved, response: &Response) -> Verdict {
-        let s = settings();
-        let fill = Fill {
-            resolved: r,
-            settings: &s,
-        };
-        DOUBAN.adapter.classify(&fill, &Request::get("/"), response)
+        testing::verdict(&DOUBAN, r, response)
     }
 
     fn finish(r: &Resolved, status: u16, body: &str) -> Result<Value, String> {
-        let s = settings();
-        let fill = Fill {
-            resolved: r,
-            settings: &s,
-        };
-        match DOUBAN.adapter.finish(&fill, vec![answer(status, body)])? {
-            Product::Found { content_type, body } => {
-                assert_eq!(content_type, "application/json");
-                Ok(serde_json::from_slice(&body).unwrap())
-            }
-            other => panic!("{other:?}"),
-        }
+        finish_json(&DOUBAN, r, html(status, body))
     }
 
     #[test]
     fn routes_resolve_to_the_page_and_the_suggest_endpoint() {
-        let s = settings();
+        let s = settings(&DOUBAN);
         let r = resolve("subject/01292052", "");
         assert_eq!(r.key.as_str(), "douban/subject/1292052");
         let fill = Fill {
@@ -480,7 +399,7 @@ mod tests {
         assert!(
             DOUBAN
                 .adapter
-                .next_call(&fill, &[answer(200, SUBJECT)])
+                .next_call(&fill, &[html(200, SUBJECT)])
                 .is_none()
         );
 
@@ -573,7 +492,7 @@ mod tests {
     #[test]
     fn a_changed_page_is_an_error_not_an_empty_entry() {
         let r = resolve("subject/1292052", "");
-        assert_eq!(verdict(&r, &answer(200, CHANGED)), Verdict::Found);
+        assert_eq!(verdict(&r, &html(200, CHANGED)), Verdict::Found);
         let err = finish(&r, 200, CHANGED).unwrap_err();
         assert!(err.contains("v:itemreviewed"), "{err}");
         assert!(finish(&r, 200, "").is_err());
@@ -582,40 +501,40 @@ mod tests {
     #[test]
     fn statuses_and_blocks() {
         let r = resolve("subject/1292052", "");
-        assert_eq!(verdict(&r, &answer(200, SUBJECT)), Verdict::Found);
+        assert_eq!(verdict(&r, &html(200, SUBJECT)), Verdict::Found);
         assert_eq!(
-            verdict(&r, &answer(404, NOT_FOUND)),
+            verdict(&r, &html(404, NOT_FOUND)),
             Verdict::NotFound(not_found_body("no Douban subject with this id"))
         );
         assert_eq!(
-            verdict(&r, &answer(403, BANNED)),
+            verdict(&r, &html(403, BANNED)),
             Verdict::SlowDown(Some(BAN_PAUSE))
         );
         // A redirect followed to the ban or the login page.
         assert_eq!(
-            verdict(&r, &answer(200, BANNED)),
+            verdict(&r, &html(200, BANNED)),
             Verdict::SlowDown(Some(BAN_PAUSE))
         );
-        assert_eq!(verdict(&r, &answer(200, LOGIN)), Verdict::Rejected(403));
+        assert_eq!(verdict(&r, &html(200, LOGIN)), Verdict::Rejected(403));
         // A redirect not followed.
-        let mut sec = answer(302, "");
+        let mut sec = html(302, "");
         sec.headers.push((
             "location".into(),
             "https://sec.douban.com/b?r=https%3A%2F%2Fmovie.douban.com%2Fsubject%2F1292052%2F"
                 .into(),
         ));
         assert_eq!(verdict(&r, &sec), Verdict::SlowDown(Some(BAN_PAUSE)));
-        assert_eq!(verdict(&r, &answer(302, "")), Verdict::Rejected(302));
-        assert!(matches!(verdict(&r, &answer(502, "")), Verdict::Retry(_)));
+        assert_eq!(verdict(&r, &html(302, "")), Verdict::Rejected(302));
+        assert!(matches!(verdict(&r, &html(502, "")), Verdict::Retry(_)));
 
         let s = resolve("search", "q=x");
-        assert_eq!(verdict(&s, &answer(200, "[]")), Verdict::Found);
+        assert_eq!(verdict(&s, &html(200, "[]")), Verdict::Found);
         assert_eq!(
-            verdict(&s, &answer(403, BANNED)),
+            verdict(&s, &html(403, BANNED)),
             Verdict::SlowDown(Some(BAN_PAUSE))
         );
         assert!(matches!(
-            verdict(&s, &answer(404, NOT_FOUND)),
+            verdict(&s, &html(404, NOT_FOUND)),
             Verdict::Garbage(_)
         ));
     }

@@ -106,33 +106,15 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings};
+    use crate::provider::testing::{self, response};
 
     fn code(path: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("fanart", path, "")
-            .unwrap_err()
-            .code
+        testing::code(&FANART, path, "")
     }
 
     fn verdict(status: u16, body: &str) -> Verdict {
-        let r = Catalogue::builtin()
-            .resolve("fanart", "tv/81189", "")
-            .unwrap();
-        let s = ProviderSettings::new(&FANART, &Config::default());
-        let fill = Fill {
-            resolved: &r,
-            settings: &s,
-        };
-        let response = Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        };
-        FANART
-            .adapter
-            .classify(&fill, &fill.table_request(), &response)
+        let r = testing::resolve(&FANART, "tv/81189", "");
+        testing::verdict(&FANART, &r, &response(status, body))
     }
 
     #[test]
@@ -151,7 +133,7 @@ mod tests {
                 "/v3/music/a74b1b7f-71a5-4011-9441-d0b5e4122711",
             ),
         ] {
-            let r = Catalogue::builtin().resolve("fanart", path, "").unwrap();
+            let r = testing::resolve(&FANART, path, "");
             assert_eq!(r.key.as_str(), key);
             assert_eq!(r.upstream_path_and_query(), upstream);
         }
@@ -165,10 +147,7 @@ mod tests {
         assert_eq!(code("music/not%20an%20id"), "invalid-parameter");
         assert_eq!(code("movies/550"), "unknown-resource");
         assert_eq!(
-            Catalogue::builtin()
-                .resolve("fanart", "movie/550", "lang=en")
-                .unwrap_err()
-                .code,
+            testing::code(&FANART, "movie/550", "lang=en"),
             "unknown-parameter"
         );
     }

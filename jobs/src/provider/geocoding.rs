@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{
     Adapter, Fill, Host, Kind, Param, Product, ProviderDef, Rate, Request, ResourceDef, Response,
-    Setting, Ttl, Verdict, classify_status, days,
+    Setting, Ttl, Verdict, classify_status, days, nominatim,
 };
 
 const LANGUAGE: Param = Param::default("language", Kind::Language, "en");
@@ -58,26 +58,7 @@ pub static GEOCODING: ProviderDef = ProviderDef {
                 name: "reverse",
                 route: "reverse",
                 upstream: "/reverse",
-                params: &[
-                    Param::req(
-                        "lat",
-                        Kind::Float {
-                            min: -90.0,
-                            max: 90.0,
-                            decimals: 5,
-                        },
-                    ),
-                    Param::req(
-                        "lon",
-                        Kind::Float {
-                            min: -180.0,
-                            max: 180.0,
-                            decimals: 5,
-                        },
-                    ),
-                    LANGUAGE,
-                    Param::default("zoom", Kind::Int { min: 0, max: 18 }, "18"),
-                ],
+                params: &[nominatim::LAT, nominatim::LON, LANGUAGE, nominatim::ZOOM],
                 ttl: Ttl::new(days(7), days(30), days(1), days(90)),
             },
         ],
@@ -108,12 +89,15 @@ fn open_meteo_search(fill: &Fill<'_>) -> Request {
 
 /// Nominatim's search, for what GeoNames does not know.
 fn nominatim_search(fill: &Fill<'_>) -> Request {
-    let mut request = Request::get("/search")
-        .query("q", param(fill, "q", ""))
-        .query("limit", param(fill, "count", "10"))
-        .query("accept-language", param(fill, "language", "en"))
-        .query("addressdetails", "1")
-        .query("format", "jsonv2");
+    let mut request = nominatim::request(
+        "/search",
+        [
+            ("q", param(fill, "q", "")),
+            ("limit", param(fill, "count", "10")),
+            ("accept-language", param(fill, "language", "en")),
+            ("addressdetails", "1"),
+        ],
+    );
     if let Some(country) = fill.param("country") {
         request.push_query("countrycodes", &country.to_ascii_lowercase());
     }
@@ -121,14 +105,17 @@ fn nominatim_search(fill: &Fill<'_>) -> Request {
 }
 
 fn nominatim_reverse(fill: &Fill<'_>) -> Request {
-    Request::get("/reverse")
-        .query("lat", param(fill, "lat", ""))
-        .query("lon", param(fill, "lon", ""))
-        .query("zoom", param(fill, "zoom", "18"))
-        .query("accept-language", param(fill, "language", "en"))
-        .query("addressdetails", "1")
-        .query("format", "jsonv2")
-        .rate_as("nominatim")
+    nominatim::request(
+        "/reverse",
+        [
+            ("lat", param(fill, "lat", "")),
+            ("lon", param(fill, "lon", "")),
+            ("zoom", param(fill, "zoom", "18")),
+            ("accept-language", param(fill, "language", "en")),
+            ("addressdetails", "1"),
+        ],
+    )
+    .rate_as("nominatim")
 }
 
 /// Open-Meteo's results; none when it has no match (`results` is left out).
@@ -253,12 +240,9 @@ impl Adapter for GeocodingAdapter {
             let Some(body) = response.json() else {
                 return Verdict::Garbage("a 200 that is not JSON".into());
             };
-            match body.get("error") {
-                Some(Value::String(_)) if request.path.starts_with("/reverse") => {
-                    return Verdict::NotFound(response.body.clone());
-                }
-                Some(e) => return Verdict::Garbage(format!("an error in a 200: {e}")),
-                None => {}
+            let reverse = request.path.starts_with("/reverse");
+            if let Some(verdict) = nominatim::error_in_200(response, &body, reverse) {
+                return verdict;
             }
         }
         classify_status(response)
@@ -286,36 +270,15 @@ impl Adapter for GeocodingAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings};
+    use crate::provider::testing::{found_json as body, response, with_request};
 
     fn with_fill<T>(path: &str, query: &str, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let r = Catalogue::builtin()
-            .resolve("geocoding", path, query)
-            .unwrap();
-        let settings = ProviderSettings::new(&GEOCODING, &Config::default());
-        f(&Fill {
-            resolved: &r,
-            settings: &settings,
-        })
+        with_request(&GEOCODING, path, query, f)
     }
 
     fn ok(body: &str) -> Response {
-        Response {
-            status: 200,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
-    }
-
-    fn body(product: Product) -> Value {
-        match product {
-            Product::Found { body, .. } => serde_json::from_slice(&body).unwrap(),
-            other => panic!("{other:?}"),
-        }
+        response(200, body)
     }
 
     const TOKYO: &str = r#"{"results":[{"id":1850147,"name":"Tokyo","latitude":35.6895,

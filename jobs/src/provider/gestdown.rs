@@ -139,30 +139,21 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::testing::{self, response_with, with_request};
+    use crate::provider::{Catalogue, Resolved};
 
     const SHOW: &str = "e9c1fa23-55af-4711-8e34-3b31e2a75533";
 
     fn resolve(path: &str) -> Resolved {
-        Catalogue::builtin().resolve("gestdown", path, "").unwrap()
+        testing::resolve(&GESTDOWN, path, "")
     }
 
     fn with_fill<T>(path: &str, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let r = resolve(path);
-        let settings = ProviderSettings::new(&GESTDOWN, &Config::default());
-        f(&Fill {
-            resolved: &r,
-            settings: &settings,
-        })
+        with_request(&GESTDOWN, path, "", f)
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("retry-after".into(), "7".into())],
-            body: Bytes::from(body.to_owned()),
-        }
+        response_with(status, &[("retry-after", "7")], body)
     }
 
     #[test]
@@ -187,12 +178,7 @@ mod tests {
             r.upstream_path_and_query(),
             format!("/subtitles/get/{SHOW}/1/2/portuguese%20%28brazilian%29")
         );
-        let code = |p: &str| {
-            Catalogue::builtin()
-                .resolve("gestdown", p, "")
-                .unwrap_err()
-                .code
-        };
+        let code = |p: &str| testing::code(&GESTDOWN, p, "");
         assert_eq!(
             code(&format!("subtitles/{SHOW}/-1/1/en")),
             "invalid-parameter"

@@ -104,32 +104,16 @@ impl Adapter for HitokotoAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     fn resolve(query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("hitokoto", "sentence", query)
-            .unwrap()
+        testing::resolve(&HITOKOTO, "sentence", query)
     }
 
     fn with_fill<T>(r: &Resolved, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let s = ProviderSettings::new(&HITOKOTO, &Config::default());
-        f(&Fill {
-            resolved: r,
-            settings: &s,
-        })
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::with_fill(&HITOKOTO, r, f)
     }
 
     #[test]
@@ -157,12 +141,7 @@ mod tests {
 
     #[test]
     fn other_encodings_and_unknown_categories_are_refused() {
-        let code = |q: &str| {
-            Catalogue::builtin()
-                .resolve("hitokoto", "sentence", q)
-                .unwrap_err()
-                .code
-        };
+        let code = |q: &str| testing::code(&HITOKOTO, "sentence", q);
         assert_eq!(code("encode=text"), "unknown-parameter");
         assert_eq!(code("callback=f"), "unknown-parameter");
         assert_eq!(code("charset=gbk"), "invalid-parameter");
@@ -178,25 +157,25 @@ mod tests {
         with_fill(&r, |f| {
             let a = HITOKOTO.adapter;
             let req = Request::get("/");
-            assert_eq!(a.classify(f, &req, &answer(200, ok)), Verdict::Found);
+            assert_eq!(a.classify(f, &req, &response(200, ok)), Verdict::Found);
             assert!(matches!(
-                a.finish(f, vec![answer(200, ok)]),
+                a.finish(f, vec![response(200, ok)]),
                 Ok(Product::Found { .. })
             ));
-            assert!(a.finish(f, vec![answer(200, "null")]).is_err());
-            assert!(a.finish(f, vec![answer(200, "晚日寒鸦")]).is_err());
+            assert!(a.finish(f, vec![response(200, "null")]).is_err());
+            assert!(a.finish(f, vec![response(200, "晚日寒鸦")]).is_err());
 
             let none = r#"{"status":400,"message":"很抱歉，没有分类有句子符合长度区间。","data":[],"ts":1717230000000}"#;
             assert!(matches!(
-                a.classify(f, &req, &answer(400, none)),
+                a.classify(f, &req, &response(400, none)),
                 Verdict::NotFound(_)
             ));
             assert_eq!(
-                a.classify(f, &req, &answer(400, "<html>")),
+                a.classify(f, &req, &response(400, "<html>")),
                 Verdict::Rejected(400)
             );
             assert!(matches!(
-                a.classify(f, &req, &answer(503, "")),
+                a.classify(f, &req, &response(503, "")),
                 Verdict::Retry(_)
             ));
         });

@@ -159,27 +159,11 @@ fn timor_days(answer: &Response, year: i64) -> Result<(Vec<Value>, Vec<Value>), 
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings};
+    use crate::provider::testing::{self, found_json, response, with_request};
 
     fn with_fill<T>(path: &str, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let r = Catalogue::builtin().resolve("holiday", path, "").unwrap();
-        let settings = ProviderSettings::new(&HOLIDAY, &Config::default());
-        f(&Fill {
-            resolved: &r,
-            settings: &settings,
-        })
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        with_request(&HOLIDAY, path, "", f)
     }
 
     const NAGER: &str = r#"[{"date":"2025-01-01","localName":"元旦","name":"New Year's Day",
@@ -192,20 +176,13 @@ mod tests {
 
     #[test]
     fn routes_and_keys() {
-        let r = Catalogue::builtin()
-            .resolve("holiday", "de/2025", "")
-            .unwrap();
+        let r = testing::resolve(&HOLIDAY, "de/2025", "");
         assert_eq!(r.key.as_str(), "holiday/DE/2025");
         assert_eq!(
             r.upstream_path_and_query(),
             "/api/v3/PublicHolidays/2025/DE"
         );
-        let code = |p: &str| {
-            Catalogue::builtin()
-                .resolve("holiday", p, "")
-                .unwrap_err()
-                .code
-        };
+        let code = |p: &str| testing::code(&HOLIDAY, p, "");
         assert_eq!(code("DEU/2025"), "invalid-parameter");
         assert_eq!(code("DE/1899"), "invalid-parameter");
         assert_eq!(code("DE/twenty"), "invalid-parameter");
@@ -220,23 +197,20 @@ mod tests {
                 (first.host, first.path.as_str()),
                 ("", "/api/v3/PublicHolidays/2025/US")
             );
-            let nager = answer(200, "[]");
+            let nager = response(200, "[]");
             assert!(
                 HolidayAdapter
                     .next_call(f, std::slice::from_ref(&nager))
                     .is_none()
             );
-            let Product::Found { body, .. } = HolidayAdapter.finish(f, vec![nager]).unwrap() else {
-                panic!()
-            };
-            let v: Value = serde_json::from_slice(&body).unwrap();
+            let v = found_json(HolidayAdapter.finish(f, vec![nager]).unwrap());
             assert_eq!(
                 v,
                 json!({"country":"US","year":2025,"holidays":[],"rest_days":null,"adjusted_workdays":null})
             );
             for status in [404, 400] {
                 assert!(matches!(
-                    HolidayAdapter.classify(f, &first, &answer(status, "")),
+                    HolidayAdapter.classify(f, &first, &response(status, "")),
                     Verdict::NotFound(_)
                 ));
             }
@@ -246,7 +220,7 @@ mod tests {
     #[test]
     fn china_merges_timor() {
         with_fill("cn/2025", |f| {
-            let nager = answer(200, NAGER);
+            let nager = response(200, NAGER);
             let second = HolidayAdapter
                 .next_call(f, std::slice::from_ref(&nager))
                 .unwrap();
@@ -254,14 +228,14 @@ mod tests {
                 (second.host, second.path.as_str()),
                 (TIMOR, "/api/holiday/year/2025")
             );
-            let timor = answer(200, TIMOR_2025);
+            let timor = response(200, TIMOR_2025);
             assert_eq!(HolidayAdapter.classify(f, &second, &timor), Verdict::Found);
             assert!(matches!(
-                HolidayAdapter.classify(f, &second, &answer(200, r#"{"code":-1}"#)),
+                HolidayAdapter.classify(f, &second, &response(200, r#"{"code":-1}"#)),
                 Verdict::Retry(_)
             ));
             assert!(matches!(
-                HolidayAdapter.classify(f, &second, &answer(200, "<html>")),
+                HolidayAdapter.classify(f, &second, &response(200, "<html>")),
                 Verdict::Garbage(_)
             ));
             assert!(
@@ -269,11 +243,7 @@ mod tests {
                     .next_call(f, &[nager.clone(), timor.clone()])
                     .is_none()
             );
-            let Product::Found { body, .. } = HolidayAdapter.finish(f, vec![nager, timor]).unwrap()
-            else {
-                panic!()
-            };
-            let v: Value = serde_json::from_slice(&body).unwrap();
+            let v = found_json(HolidayAdapter.finish(f, vec![nager, timor]).unwrap());
             assert_eq!(v["holidays"][0]["name"], "New Year's Day");
             assert_eq!(
                 v["rest_days"],

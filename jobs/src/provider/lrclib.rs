@@ -84,30 +84,17 @@ pub static LRCLIB: ProviderDef = ProviderDef {
 mod tests {
     use bytes::Bytes;
 
-    use crate::config::Config;
-    use crate::provider::{
-        Catalogue, Fill, Product, ProviderSettings, Resolved, Response, Verdict,
-    };
+    use crate::provider::testing::{self, finish, response, verdict};
+    use crate::provider::{Product, Resolved, Verdict};
 
     use super::LRCLIB;
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin().resolve("lrclib", path, query).unwrap()
+        testing::resolve(&LRCLIB, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("lrclib", path, query)
-            .unwrap_err()
-            .code
-    }
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::code(&LRCLIB, path, query)
     }
 
     #[test]
@@ -178,26 +165,19 @@ mod tests {
     #[test]
     fn a_404_is_negative_and_an_empty_search_a_hit() {
         let resolved = resolve("search", "q=nothing");
-        let settings = ProviderSettings::new(&LRCLIB, &Config::default());
-        let fill = Fill {
-            resolved: &resolved,
-            settings: &settings,
-        };
-        let adapter = LRCLIB.adapter;
-        let req = fill.table_request();
         let not_found = r#"{"message":"Failed to find specified track","name":"TrackNotFound","statusCode":404}"#;
         assert_eq!(
-            adapter.classify(&fill, &req, &response(404, not_found)),
+            verdict(&LRCLIB, &resolved, &response(404, not_found)),
             Verdict::NotFound(Bytes::from(not_found))
         );
         assert_eq!(
-            adapter.classify(&fill, &req, &response(400, "{}")),
+            verdict(&LRCLIB, &resolved, &response(400, "{}")),
             Verdict::Rejected(400)
         );
         let empty = response(200, "[]");
-        assert_eq!(adapter.classify(&fill, &req, &empty), Verdict::Found);
+        assert_eq!(verdict(&LRCLIB, &resolved, &empty), Verdict::Found);
         assert_eq!(
-            adapter.finish(&fill, vec![empty]).unwrap(),
+            finish(&LRCLIB, &resolved, vec![empty]).unwrap(),
             Product::Found {
                 content_type: "application/json".into(),
                 body: Bytes::from_static(b"[]"),

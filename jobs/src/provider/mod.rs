@@ -30,6 +30,7 @@ mod gestdown;
 mod github;
 mod hitokoto;
 mod holiday;
+mod html;
 mod lrclib;
 mod musicbrainz;
 mod nominatim;
@@ -365,7 +366,16 @@ impl Catalogue {
                     format!("route parameter {name} is undeclared"),
                 )
             })?;
-            path_values.push((param.name, param.kind.normalise(param.name, &raw)?));
+            let value = param.kind.normalise(param.name, &raw)?;
+            // A path value is one segment: never a dot segment that would
+            // climb out of the upstream path (with the credential on).
+            if value == "." || value == ".." {
+                return Err(RequestError::new(
+                    "invalid-parameter",
+                    format!("parameter {name:?} cannot be {value:?}"),
+                ));
+            }
+            path_values.push((param.name, value));
         }
 
         let mut query_values: Vec<(&'static str, String)> = Vec::new();
@@ -506,5 +516,7 @@ impl Resolved {
     }
 }
 
+#[cfg(test)]
+mod testing;
 #[cfg(test)]
 mod tests;

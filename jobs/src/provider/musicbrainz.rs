@@ -285,49 +285,31 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::testing::{self, first_call, response, settings_with, verdict};
+    use crate::provider::{ProviderSettings, Resolved};
 
     const NIRVANA: &str = "5b11f4ce-a62d-471e-81fc-a69a8278c7da";
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("musicbrainz", path, query)
-            .unwrap()
+        testing::resolve(&MUSICBRAINZ, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("musicbrainz", path, query)
-            .unwrap_err()
-            .code
+        testing::code(&MUSICBRAINZ, path, query)
     }
 
     fn settings() -> ProviderSettings {
-        let env: std::collections::BTreeMap<String, String> = [(
-            "MUSICBRAINZ_USER_AGENT".to_string(),
-            "larder-test/0.1 ( ops@example.org )".to_string(),
-        )]
-        .into_iter()
-        .collect();
-        ProviderSettings::new(&MUSICBRAINZ, &Config::load(None, &env).unwrap())
+        settings_with(
+            &MUSICBRAINZ,
+            &[(
+                "MUSICBRAINZ_USER_AGENT",
+                "larder-test/0.1 ( ops@example.org )",
+            )],
+        )
     }
 
     fn call(resolved: &Resolved) -> Request {
-        let settings = settings();
-        let fill = Fill {
-            resolved,
-            settings: &settings,
-        };
-        MusicBrainzAdapter.next_call(&fill, &[]).unwrap()
-    }
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        first_call(&MUSICBRAINZ, resolved).unwrap()
     }
 
     #[test]
@@ -417,38 +399,32 @@ mod tests {
     #[test]
     fn a_503_means_slow_down() {
         let r = resolve(&format!("artist/{NIRVANA}"), "");
-        let settings = settings();
-        let fill = Fill {
-            resolved: &r,
-            settings: &settings,
-        };
-        let req = call(&r);
         let limited = r#"{"error":"Your requests are exceeding the allowable rate limit."}"#;
         assert_eq!(
-            MusicBrainzAdapter.classify(&fill, &req, &response(503, limited)),
+            verdict(&MUSICBRAINZ, &r, &response(503, limited)),
             Verdict::SlowDown(Some(Duration::from_secs(1)))
         );
         let mut with_header = response(503, "<html>overloaded</html>");
         with_header.headers.push(("retry-after".into(), "4".into()));
         assert_eq!(
-            MusicBrainzAdapter.classify(&fill, &req, &with_header),
+            verdict(&MUSICBRAINZ, &r, &with_header),
             Verdict::SlowDown(Some(Duration::from_secs(4)))
         );
         let not_found = r#"{"error":"Not Found","help":"For usage, please see: https://musicbrainz.org/development/mmd"}"#;
         assert_eq!(
-            MusicBrainzAdapter.classify(&fill, &req, &response(404, not_found)),
+            verdict(&MUSICBRAINZ, &r, &response(404, not_found)),
             Verdict::NotFound(Bytes::from(not_found))
         );
         assert_eq!(
-            MusicBrainzAdapter.classify(
-                &fill,
-                &req,
+            verdict(
+                &MUSICBRAINZ,
+                &r,
                 &response(400, r#"{"error":"Invalid mbid."}"#)
             ),
             Verdict::Rejected(400)
         );
         assert_eq!(
-            MusicBrainzAdapter.classify(&fill, &req, &response(500, "{}")),
+            verdict(&MUSICBRAINZ, &r, &response(500, "{}")),
             Verdict::Retry("status 500".into())
         );
     }

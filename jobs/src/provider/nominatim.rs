@@ -3,6 +3,8 @@
 //! its usage policy requires an identifying User-Agent and at most one
 //! request a second for the whole application.
 
+use serde_json::Value;
+
 use super::{
     Adapter, Fill, Host, Kind, Param, Product, ProviderDef, Rate, Request, ResourceDef, Response,
     Setting, Ttl, Verdict, classify_status, days, passthrough_json,
@@ -28,6 +30,24 @@ const LAYER: Param = Param::opt(
         max: 5,
     },
 );
+/// The coordinates of a reverse lookup: ~1 m at 5 decimals.
+pub(super) const LAT: Param = Param::req(
+    "lat",
+    Kind::Float {
+        min: -90.0,
+        max: 90.0,
+        decimals: 5,
+    },
+);
+pub(super) const LON: Param = Param::req(
+    "lon",
+    Kind::Float {
+        min: -180.0,
+        max: 180.0,
+        decimals: 5,
+    },
+);
+pub(super) const ZOOM: Param = Param::default("zoom", Kind::Int { min: 0, max: 18 }, "18");
 const POLYGON: Param = flag("polygon_geojson", "false");
 const THRESHOLD: Param = Param::default(
     "polygon_threshold",
@@ -112,24 +132,9 @@ pub static NOMINATIM: ProviderDef = ProviderDef {
                 route: "reverse",
                 upstream: "/reverse",
                 params: &[
-                    // ~1 m at 5 decimals.
-                    Param::req(
-                        "lat",
-                        Kind::Float {
-                            min: -90.0,
-                            max: 90.0,
-                            decimals: 5,
-                        },
-                    ),
-                    Param::req(
-                        "lon",
-                        Kind::Float {
-                            min: -180.0,
-                            max: 180.0,
-                            decimals: 5,
-                        },
-                    ),
-                    Param::default("zoom", Kind::Int { min: 0, max: 18 }, "18"),
+                    LAT,
+                    LON,
+                    ZOOM,
                     flag("addressdetails", "true"),
                     flag("extratags", "false"),
                     flag("namedetails", "false"),
@@ -146,6 +151,28 @@ pub static NOMINATIM: ProviderDef = ProviderDef {
 
 struct NominatimAdapter;
 
+/// A call to Nominatim: `path` with `query`, then `format=jsonv2` (the
+/// default of `/reverse` is XML).
+pub(super) fn request<'a>(
+    path: &str,
+    query: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Request {
+    let mut request = Request::get(path);
+    for (name, value) in query {
+        request.push_query(name, value);
+    }
+    request.query("format", "jsonv2")
+}
+
+/// An `error` in a 200: nothing at a point (`{"error":"Unable to geocode"}`)
+/// is not found when `reverse`; anything else is garbage. `None` without one.
+pub(super) fn error_in_200(response: &Response, body: &Value, reverse: bool) -> Option<Verdict> {
+    match body.get("error")? {
+        Value::String(_) if reverse => Some(Verdict::NotFound(response.body.clone())),
+        other => Some(Verdict::Garbage(format!("an error in a 200: {other}"))),
+    }
+}
+
 impl Adapter for NominatimAdapter {
     /// The table call with booleans as Nominatim reads them (any value but
     /// `0` is true) and `format=jsonv2` (the default of `/reverse` is XML).
@@ -154,8 +181,7 @@ impl Adapter for NominatimAdapter {
             return None;
         }
         let resolved = fill.resolved;
-        let mut request = Request::get(resolved.resource.upstream);
-        for (name, value) in &resolved.query {
+        let query = resolved.query.iter().map(|(name, value)| {
             let flag = resolved
                 .resource
                 .param(name)
@@ -165,21 +191,20 @@ impl Adapter for NominatimAdapter {
                 (true, "false") => "0",
                 (_, v) => v,
             };
-            request.push_query(name, value);
-        }
-        Some(request.query("format", "jsonv2"))
+            (*name, value)
+        });
+        Some(request(resolved.resource.upstream, query))
     }
 
     /// Nothing at a point is a 200 `{"error":"Unable to geocode"}`.
     fn classify(&self, fill: &Fill<'_>, _: &Request, response: &Response) -> Verdict {
-        if fill.resource() == "reverse" && response.status == 200 {
-            match response.json().as_ref().and_then(|v| v.get("error")) {
-                Some(serde_json::Value::String(_)) => {
-                    return Verdict::NotFound(response.body.clone());
-                }
-                Some(other) => return Verdict::Garbage(format!("an error in a 200: {other}")),
-                None => {}
-            }
+        if fill.resource() == "reverse"
+            && response.status == 200
+            && let Some(verdict) = response
+                .json()
+                .and_then(|body| error_in_200(response, &body, true))
+        {
+            return verdict;
         }
         classify_status(response)
     }
@@ -201,40 +226,24 @@ impl Adapter for NominatimAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings};
+    use crate::provider::testing::{self, response, with_request};
 
     fn with_fill<T>(path: &str, query: &str, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let r = Catalogue::builtin()
-            .resolve("nominatim", path, query)
-            .unwrap();
-        let settings = ProviderSettings::new(&NOMINATIM, &Config::default());
-        f(&Fill {
-            resolved: &r,
-            settings: &settings,
-        })
+        with_request(&NOMINATIM, path, query, f)
     }
 
-    fn ok(body: &'static str) -> Response {
-        Response {
-            status: 200,
-            headers: vec![],
-            body: Bytes::from_static(body.as_bytes()),
-        }
+    fn ok(body: &str) -> Response {
+        response(200, body)
     }
 
     #[test]
     fn search_sends_jsonv2_and_flags_as_digits() {
-        let r = Catalogue::builtin()
-            .resolve(
-                "nominatim",
-                "search",
-                "q=Brandenburger%20Tor&addressdetails=true&limit=10&dedupe=0&countrycodes=de",
-            )
-            .unwrap();
+        let r = testing::resolve(
+            &NOMINATIM,
+            "search",
+            "q=Brandenburger%20Tor&addressdetails=true&limit=10&dedupe=0&countrycodes=de",
+        );
         assert_eq!(
             r.key.as_str(),
             "nominatim/search?addressdetails=true&countrycodes=de&dedupe=false&q=brandenburger+tor"
@@ -264,12 +273,7 @@ mod tests {
         );
         assert_eq!(key, "nominatim/reverse?lat=-34.44076&lon=-58.70521");
         assert_eq!(path, "/reverse?lat=-34.44076&lon=-58.70521&format=jsonv2");
-        let code = |p: &str, q: &str| {
-            Catalogue::builtin()
-                .resolve("nominatim", p, q)
-                .unwrap_err()
-                .code
-        };
+        let code = |p: &str, q: &str| testing::code(&NOMINATIM, p, q);
         assert_eq!(code("reverse", "lat=1"), "missing-parameter");
         assert_eq!(code("reverse", "lat=1&lon=2&zoom=19"), "invalid-parameter");
         assert_eq!(

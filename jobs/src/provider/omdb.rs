@@ -216,51 +216,23 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, first_call, response};
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin().resolve("omdb", path, query).unwrap()
+        testing::resolve(&OMDB, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("omdb", path, query)
-            .unwrap_err()
-            .code
-    }
-
-    fn settings() -> ProviderSettings {
-        ProviderSettings::new(&OMDB, &Config::default())
+        testing::code(&OMDB, path, query)
     }
 
     fn call(r: &Resolved) -> Option<Request> {
-        let s = settings();
-        OMDB.adapter.next_call(
-            &Fill {
-                resolved: r,
-                settings: &s,
-            },
-            &[],
-        )
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        first_call(&OMDB, r)
     }
 
     fn verdict(r: &Resolved, status: u16, body: &str) -> Verdict {
-        let s = settings();
-        let fill = Fill {
-            resolved: r,
-            settings: &s,
-        };
-        OMDB.adapter
-            .classify(&fill, &Request::get("/"), &answer(status, body))
+        testing::verdict(&OMDB, r, &response(status, body))
     }
 
     #[test]
@@ -313,10 +285,7 @@ mod tests {
     #[test]
     fn a_title_needs_exactly_one_of_i_and_t() {
         for q in ["", "i=tt1&t=x", "y=2000"] {
-            let e = Catalogue::builtin()
-                .resolve("omdb", "title", q)
-                .unwrap_err();
-            assert_eq!(e.code, "invalid-parameter", "{q}");
+            assert_eq!(code("title", q), "invalid-parameter", "{q}");
         }
     }
 
@@ -403,21 +372,11 @@ mod tests {
     #[test]
     fn an_empty_search_is_an_empty_list() {
         let search = resolve("search", "s=zzzz");
-        let s = settings();
-        let fill = Fill {
-            resolved: &search,
-            settings: &s,
-        };
-        let product = OMDB
-            .adapter
-            .finish(
-                &fill,
-                vec![answer(
-                    200,
-                    r#"{"Response":"False","Error":"Movie not found!"}"#,
-                )],
-            )
-            .unwrap();
+        let finish = |answer| testing::finish(&OMDB, &search, vec![answer]).unwrap();
+        let product = finish(response(
+            200,
+            r#"{"Response":"False","Error":"Movie not found!"}"#,
+        ));
         let Product::Found { body, .. } = product else {
             panic!("an empty search must be a 200");
         };
@@ -427,7 +386,7 @@ mod tests {
         assert_eq!(v["Response"], "True");
 
         let hits = r#"{"Search":[{"Title":"Batman Begins"}],"totalResults":"1","Response":"True"}"#;
-        let product = OMDB.adapter.finish(&fill, vec![answer(200, hits)]).unwrap();
+        let product = finish(response(200, hits));
         assert!(matches!(product, Product::Found { body, .. } if body == hits));
     }
 }

@@ -250,36 +250,16 @@ impl Adapter for OpenMeteoAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings};
+    use crate::provider::testing::{self, only_call, settings};
 
     fn call(path: &str, query: &str) -> (String, Request) {
-        let r = Catalogue::builtin()
-            .resolve("openmeteo", path, query)
-            .unwrap();
-        let settings = ProviderSettings::new(&OPENMETEO, &Config::default());
-        let fill = Fill {
-            resolved: &r,
-            settings: &settings,
-        };
-        let request = OPENMETEO.adapter.next_call(&fill, &[]).unwrap();
-        assert!(OPENMETEO.adapter.next_call(&fill, &[ok()]).is_none());
+        let r = testing::resolve(&OPENMETEO, path, query);
+        let request = only_call(&OPENMETEO, &r);
         (r.key.as_str().to_owned(), request)
     }
 
-    fn ok() -> Response {
-        Response {
-            status: 200,
-            headers: vec![],
-            body: bytes::Bytes::from_static(b"{}"),
-        }
-    }
-
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("openmeteo", path, query)
-            .unwrap_err()
-            .code
+        testing::code(&OPENMETEO, path, query)
     }
 
     #[test]
@@ -365,7 +345,7 @@ mod tests {
 
     #[test]
     fn every_host_has_a_base_url() {
-        let settings = ProviderSettings::new(&OPENMETEO, &Config::default());
+        let settings = settings(&OPENMETEO);
         for r in OPENMETEO.resources {
             assert_eq!(settings.base_urls(host(r.name)).len(), 1, "{}", r.name);
         }

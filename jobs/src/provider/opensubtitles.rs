@@ -201,43 +201,21 @@ fn bare_imdb(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, first_call, response_with};
 
     fn resolve(query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("opensubtitles", "search", query)
-            .unwrap()
+        testing::resolve(&OPENSUBTITLES, "search", query)
     }
 
     fn call(r: &Resolved) -> Request {
-        let settings = ProviderSettings::new(&OPENSUBTITLES, &Config::default());
-        let fill = Fill {
-            resolved: r,
-            settings: &settings,
-        };
-        OpenSubtitlesAdapter.next_call(&fill, &[]).unwrap()
+        first_call(&OPENSUBTITLES, r).unwrap()
     }
 
     fn classify(status: u16, headers: &[(&str, &str)], body: &str) -> Verdict {
         let r = resolve("query=x");
-        let settings = ProviderSettings::new(&OPENSUBTITLES, &Config::default());
-        let fill = Fill {
-            resolved: &r,
-            settings: &settings,
-        };
-        let response = Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: Bytes::from(body.to_owned()),
-        };
-        OpenSubtitlesAdapter.classify(&fill, &fill.table_request(), &response)
+        testing::verdict(&OPENSUBTITLES, &r, &response_with(status, headers, body))
     }
 
     #[test]
@@ -271,12 +249,7 @@ mod tests {
 
     #[test]
     fn bad_requests() {
-        let code = |q: &str| {
-            Catalogue::builtin()
-                .resolve("opensubtitles", "search", q)
-                .unwrap_err()
-                .code
-        };
+        let code = |q: &str| testing::code(&OPENSUBTITLES, "search", q);
         assert_eq!(code("type=show"), "invalid-parameter");
         assert_eq!(code("imdb_id=tt%20123"), "invalid-parameter");
         assert_eq!(code("tmdb_id=abc"), "invalid-parameter");

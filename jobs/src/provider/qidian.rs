@@ -5,18 +5,21 @@
 //! small JavaScript challenge (HTTP 202, `probe.js`) instead of the page:
 //! that is a failed call, retried with backoff and never cached.
 
-use scraper::{ElementRef, Html, Node, Selector};
+use scraper::{ElementRef, Html};
 use serde_json::{Map, Value, json};
 
+use super::html::{
+    ACCEPT_HTML, all_text, attr_in, classify_page, first_text, first_text_in, lines, nullable,
+    selector, text,
+};
 use super::{
     Adapter, Fill, Host, Kind, Param, Product, ProviderDef, Rate, Request, ResourceDef, Response,
-    Setting, Ttl, Verdict, classify_status, days, hours, not_found_body,
+    Setting, Ttl, Verdict, days, hours,
 };
 
 /// Sent unless `QIDIAN_USER_AGENT` says otherwise.
 const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
                           (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-const ACCEPT_HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 const ACCEPT_LANGUAGE: &str = "zh-CN,zh;q=0.9,en;q=0.8";
 const REFERER: &str = "https://www.qidian.com/";
 /// The search page redirects clients without its `e1` cookie; this is the
@@ -97,12 +100,7 @@ impl Adapter for QidianAdapter {
         if is_challenge(&response.body) {
             return Verdict::Retry("Tencent WAF challenge page (probe.js)".into());
         }
-        match response.status {
-            404 if fill.resource() == "book" => {
-                Verdict::NotFound(not_found_body("no Qidian book with this id"))
-            }
-            _ => classify_status(response),
-        }
+        classify_page(fill, response, "book", "no Qidian book with this id")
     }
 
     fn finish(&self, fill: &Fill<'_>, answers: Vec<Response>) -> Result<Product, String> {
@@ -126,35 +124,6 @@ fn is_challenge(body: &[u8]) -> bool {
     marker && !body.contains("og:novel:book_name") && !body.contains("result-list")
 }
 
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).unwrap_or_else(|e| panic!("selector {css:?}: {e}"))
-}
-
-/// An element's text with whitespace runs collapsed.
-fn text(el: ElementRef<'_>) -> String {
-    el.text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn first_text_in(el: ElementRef<'_>, css: &str) -> Option<String> {
-    el.select(&selector(css)).map(text).find(|t| !t.is_empty())
-}
-
-fn first_text(doc: &Html, css: &str) -> Option<String> {
-    first_text_in(doc.root_element(), css)
-}
-
-fn attr_in(el: ElementRef<'_>, css: &str, attr: &str) -> Option<String> {
-    el.select(&selector(css))
-        .filter_map(|e| e.value().attr(attr))
-        .map(str::trim)
-        .find(|v| !v.is_empty())
-        .map(String::from)
-}
-
 /// `<meta property="og:…" content="…">`.
 fn meta(doc: &Html, property: &str) -> Option<String> {
     attr_in(
@@ -162,24 +131,6 @@ fn meta(doc: &Html, property: &str) -> Option<String> {
         &format!(r#"meta[property="{property}"]"#),
         "content",
     )
-}
-
-/// An element's text as lines: `<br>` ends a line, each line trimmed,
-/// blank lines dropped.
-fn lines(el: ElementRef<'_>) -> String {
-    let mut out = String::new();
-    for node in el.descendants() {
-        match node.value() {
-            Node::Text(t) => out.push_str(t),
-            Node::Element(e) if e.name() == "br" => out.push('\n'),
-            _ => {}
-        }
-    }
-    out.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Protocol-relative URLs (`//bookcover.yuewen.com/…`) made absolute.
@@ -205,10 +156,6 @@ fn word_number(s: &str) -> Option<u64> {
     (n.is_finite() && n >= 0.0).then(|| (n * scale).round() as u64)
 }
 
-fn nullable<T: Into<Value>>(v: Option<T>) -> Value {
-    v.map_or(Value::Null, Into::into)
-}
-
 const STATUSES: &[&str] = &["连载", "连载中", "完本", "完结", "暂停", "断更"];
 
 /// A book page into JSON; a page without a title (a redesign, an
@@ -229,15 +176,11 @@ fn parse_book(id: &str, html: &str) -> Result<Value, String> {
         .find(|t| STATUSES.contains(&t.as_str()))
         .or_else(|| meta(&doc, "og:novel:status"));
     let word_count = first_text(&doc, "p.count em");
-    let tags: Vec<String> = root
-        .select(&selector("p.all-label a"))
-        .map(text)
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tags = all_text(&doc, "p.all-label a");
     let category = meta(&doc, "og:novel:category").or_else(|| tags.first().cloned());
     let intro = root
         .select(&selector("#book-intro-detail"))
-        .map(lines)
+        .map(|e| lines(e).join("\n"))
         .find(|t| !t.is_empty())
         .or_else(|| first_text(&doc, "p.intro"))
         .or_else(|| meta(&doc, "og:description"));
@@ -364,11 +307,9 @@ fn search_item(li: ElementRef<'_>) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::testing::{self, finish_json, first_call, html};
+    use crate::provider::{Resolved, not_found_body};
 
     const BOOK: &str = include_str!("../../../tests/fixtures/qidian/book.html");
     const SEARCH: &str = include_str!("../../../tests/fixtures/qidian/search.html");
@@ -378,66 +319,23 @@ mod tests {
     const NOT_FOUND: &str = include_str!("../../../tests/fixtures/qidian/not_found.html");
 
     fn resolve(path: &str, query: &str) -> Resolved {
-        Catalogue::builtin().resolve("qidian", path, query).unwrap()
+        testing::resolve(&QIDIAN, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("qidian", path, query)
-            .unwrap_err()
-            .code
-    }
-
-    fn settings() -> ProviderSettings {
-        ProviderSettings::new(&QIDIAN, &Config::default())
+        testing::code(&QIDIAN, path, query)
     }
 
     fn call(r: &Resolved) -> Request {
-        let s = settings();
-        QIDIAN
-            .adapter
-            .next_call(
-                &Fill {
-                    resolved: r,
-                    settings: &s,
-                },
-                &[],
-            )
-            .unwrap()
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
-            body: Bytes::from(body.to_owned()),
-        }
+        first_call(&QIDIAN, r).unwrap()
     }
 
     fn verdict(r: &Resolved, status: u16, body: &str) -> Verdict {
-        let s = settings();
-        let fill = Fill {
-            resolved: r,
-            settings: &s,
-        };
-        QIDIAN
-            .adapter
-            .classify(&fill, &Request::get("/"), &answer(status, body))
+        testing::verdict(&QIDIAN, r, &html(status, body))
     }
 
     fn finish(r: &Resolved, body: &str) -> Result<Value, String> {
-        let s = settings();
-        let fill = Fill {
-            resolved: r,
-            settings: &s,
-        };
-        match QIDIAN.adapter.finish(&fill, vec![answer(200, body)])? {
-            Product::Found { content_type, body } => {
-                assert_eq!(content_type, "application/json");
-                Ok(serde_json::from_slice(&body).unwrap())
-            }
-            other => panic!("{other:?}"),
-        }
+        finish_json(&QIDIAN, r, html(200, body))
     }
 
     #[test]

@@ -151,30 +151,15 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     fn resolve(query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("regielive", "search", query)
-            .unwrap()
-    }
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::resolve(&REGIELIVE, "search", query)
     }
 
     fn with_fill<T>(f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let r = resolve("nume=chernobyl");
-        let settings = ProviderSettings::new(&REGIELIVE, &Config::default());
-        f(&Fill {
-            resolved: &r,
-            settings: &settings,
-        })
+        testing::with_fill(&REGIELIVE, &resolve("nume=chernobyl"), f)
     }
 
     #[test]
@@ -188,12 +173,7 @@ mod tests {
             r.upstream_path_and_query(),
             "/bazarr/search.php?an=2019&episod=4&nume=chernobyl&sezon=1"
         );
-        let code = |q: &str| {
-            Catalogue::builtin()
-                .resolve("regielive", "search", q)
-                .unwrap_err()
-                .code
-        };
+        let code = |q: &str| testing::code(&REGIELIVE, "search", q);
         assert_eq!(code(""), "missing-parameter");
         assert_eq!(code("nume=x&an=None"), "invalid-parameter");
         assert_eq!(code("nume=x&limba=en"), "unknown-parameter");

@@ -164,40 +164,25 @@ impl Adapter for SpotifyAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, Fill, Verdict};
+    use crate::provider::testing::{self, fill, response, settings_with, verdict};
+    use crate::provider::{Resolved, Verdict};
 
-    fn resolve(path: &str, query: &str) -> crate::provider::Resolved {
-        Catalogue::builtin()
-            .resolve("spotify", path, query)
-            .unwrap()
+    fn resolve(path: &str, query: &str) -> Resolved {
+        testing::resolve(&SPOTIFY, path, query)
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("spotify", path, query)
-            .unwrap_err()
-            .code
+        testing::code(&SPOTIFY, path, query)
     }
 
     fn settings() -> ProviderSettings {
-        let env: std::collections::BTreeMap<String, String> = [
-            ("SPOTIFY_CLIENT_ID", "my-id"),
-            ("SPOTIFY_CLIENT_SECRET", "my-secret"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let config = Config::load(None, &env).unwrap();
-        ProviderSettings::new(&SPOTIFY, &config)
-    }
-
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        settings_with(
+            &SPOTIFY,
+            &[
+                ("SPOTIFY_CLIENT_ID", "my-id"),
+                ("SPOTIFY_CLIENT_SECRET", "my-secret"),
+            ],
+        )
     }
 
     #[test]
@@ -317,44 +302,36 @@ mod tests {
 
     #[test]
     fn statuses_are_read_the_usual_way() {
-        let settings = settings();
         let resolved = resolve("artist/4Z8W4fKeB5YxbusRsdQVPb", "");
-        let fill = Fill {
-            resolved: &resolved,
-            settings: &settings,
-        };
-        let req = fill.table_request();
         let not_found = r#"{"error":{"status":404,"message":"non existing id"}}"#;
         assert_eq!(
-            SpotifyAdapter.classify(&fill, &req, &response(404, not_found)),
+            verdict(&SPOTIFY, &resolved, &response(404, not_found)),
             Verdict::NotFound(Bytes::from(not_found))
         );
         assert_eq!(
-            SpotifyAdapter.classify(&fill, &req, &response(401, "{}")),
+            verdict(&SPOTIFY, &resolved, &response(401, "{}")),
             Verdict::Unauthorized
         );
         let mut limited = response(429, "{}");
         limited.headers.push(("retry-after".into(), "7".into()));
         assert_eq!(
-            SpotifyAdapter.classify(&fill, &req, &limited),
+            verdict(&SPOTIFY, &resolved, &limited),
             Verdict::SlowDown(Some(Duration::from_secs(7)))
         );
         assert_eq!(
-            SpotifyAdapter.classify(&fill, &req, &response(400, "{}")),
+            verdict(&SPOTIFY, &resolved, &response(400, "{}")),
             Verdict::Rejected(400)
         );
     }
 
     #[test]
     fn the_token_goes_on_as_a_bearer() {
-        let settings = settings();
         let resolved = resolve("artist/4Z8W4fKeB5YxbusRsdQVPb", "");
-        let fill = Fill {
-            resolved: &resolved,
-            settings: &settings,
-        };
-        let mut req = fill.table_request();
-        SpotifyAdapter.authorize(&fill, &mut req, None, Some("BQDtest"));
+        let req = fill(&settings(), &resolved, |fill| {
+            let mut req = fill.table_request();
+            SpotifyAdapter.authorize(fill, &mut req, None, Some("BQDtest"));
+            req
+        });
         assert_eq!(
             req.headers,
             vec![("authorization", "Bearer BQDtest".to_string())]

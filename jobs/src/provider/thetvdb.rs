@@ -212,38 +212,19 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, Fill, Method, Verdict};
+    use crate::provider::testing::{self, response, settings_with};
+    use crate::provider::{Fill, Method, Verdict};
 
     fn upstream(path: &str, query: &str) -> String {
-        Catalogue::builtin()
-            .resolve("thetvdb", path, query)
-            .unwrap()
-            .upstream_path_and_query()
+        testing::resolve(&THETVDB, path, query).upstream_path_and_query()
     }
 
     fn code(path: &str, query: &str) -> &'static str {
-        Catalogue::builtin()
-            .resolve("thetvdb", path, query)
-            .unwrap_err()
-            .code
+        testing::code(&THETVDB, path, query)
     }
 
     fn settings(env: &[(&str, &str)]) -> ProviderSettings {
-        let env: std::collections::BTreeMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let config = Config::load(None, &env).unwrap();
-        ProviderSettings::new(&THETVDB, &config)
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        settings_with(&THETVDB, env)
     }
 
     #[test]
@@ -271,13 +252,11 @@ mod tests {
         assert_eq!(upstream("movies/12", ""), "/v4/movies/12");
         assert_eq!(upstream("episodes/349232", ""), "/v4/episodes/349232");
         assert_eq!(upstream("people/7", ""), "/v4/people/7");
-        let search = Catalogue::builtin()
-            .resolve(
-                "thetvdb",
-                "search",
-                "query=Breaking%20Bad&type=series&year=2008&language=eng&limit=5&offset=10",
-            )
-            .unwrap();
+        let search = testing::resolve(
+            &THETVDB,
+            "search",
+            "query=Breaking%20Bad&type=series&year=2008&language=eng&limit=5&offset=10",
+        );
         assert_eq!(
             search.key.as_str(),
             "thetvdb/search?language=eng&limit=5&offset=10&query=breaking+bad&type=series&year=2008"
@@ -336,7 +315,7 @@ mod tests {
     fn the_token_is_read_from_data_token() {
         let token = THETVDB
             .adapter
-            .read_token(&answer(
+            .read_token(&response(
                 200,
                 r#"{"status":"success","data":{"token":"eyJ.abc.sig"}}"#,
             ))
@@ -348,15 +327,13 @@ mod tests {
             r#"{"status":"success","data":{"token":""}}"#,
             "<html/>",
         ] {
-            assert!(THETVDB.adapter.read_token(&answer(200, bad)).is_err());
+            assert!(THETVDB.adapter.read_token(&response(200, bad)).is_err());
         }
     }
 
     #[test]
     fn data_calls_carry_the_token_and_statuses_read_the_usual_way() {
-        let r = Catalogue::builtin()
-            .resolve("thetvdb", "series/81189", "")
-            .unwrap();
+        let r = testing::resolve(&THETVDB, "series/81189", "");
         let s = settings(&[("THETVDB_API_KEY", "k1")]);
         let fill = Fill {
             resolved: &r,
@@ -376,14 +353,14 @@ mod tests {
         assert_eq!(
             THETVDB
                 .adapter
-                .classify(&fill, &call, &answer(404, missing)),
+                .classify(&fill, &call, &response(404, missing)),
             Verdict::NotFound(Bytes::from(missing))
         );
         assert_eq!(
             THETVDB.adapter.classify(
                 &fill,
                 &call,
-                &answer(
+                &response(
                     401,
                     r#"{"status":"failure","message":"Unauthorized","data":null}"#
                 )

@@ -123,45 +123,24 @@ impl Adapter for WikipediaAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
+    use crate::provider::testing::{self, first_call, response_with};
     use crate::provider::{Catalogue, ProviderSettings, Resolved, Verdict};
 
     fn resolve(query: &str) -> Resolved {
-        Catalogue::builtin()
-            .resolve("wikipedia", "summary", query)
-            .unwrap()
+        testing::resolve(&WIKIPEDIA, "summary", query)
     }
 
     fn settings() -> ProviderSettings {
-        ProviderSettings::new(&WIKIPEDIA, &Config::default())
+        testing::settings(&WIKIPEDIA)
     }
 
     fn call(r: &Resolved) -> Option<Request> {
-        let s = settings();
-        WIKIPEDIA.adapter.next_call(
-            &Fill {
-                resolved: r,
-                settings: &s,
-            },
-            &[],
-        )
+        first_call(&WIKIPEDIA, r)
     }
 
     fn finish_empty(r: &Resolved) -> Product {
-        let s = settings();
-        WIKIPEDIA
-            .adapter
-            .finish(
-                &Fill {
-                    resolved: r,
-                    settings: &s,
-                },
-                vec![],
-            )
-            .unwrap()
+        testing::finish(&WIKIPEDIA, r, vec![]).unwrap()
     }
 
     #[test]
@@ -213,12 +192,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_refused() {
-        let code = |q: &str| {
-            Catalogue::builtin()
-                .resolve("wikipedia", "summary", q)
-                .unwrap_err()
-                .code
-        };
+        let code = |q: &str| testing::code(&WIKIPEDIA, "summary", q);
         assert_eq!(code(""), "missing-parameter");
         assert_eq!(code("lang=de"), "missing-parameter");
         assert_eq!(code("title=X&lang=evil.com%2F"), "invalid-parameter");
@@ -248,21 +222,10 @@ mod tests {
     #[test]
     fn a_missing_page_is_not_found() {
         let r = resolve("title=Nope");
-        let s = settings();
-        let fill = Fill {
-            resolved: &r,
-            settings: &s,
-        };
         let body = r#"{"type":"https://mediawiki.org/wiki/HyperSwitch/errors/not_found","title":"Not found.","method":"get","detail":"Page or revision not found.","uri":"/en.wikipedia.org/v1/page/summary/Nope"}"#;
-        let answer = Response {
-            status: 404,
-            headers: vec![("content-type".into(), "application/problem+json".into())],
-            body: Bytes::from(body),
-        };
+        let answer = response_with(404, &[("content-type", "application/problem+json")], body);
         assert!(matches!(
-            WIKIPEDIA
-                .adapter
-                .classify(&fill, &Request::get("/"), &answer),
+            testing::verdict(&WIKIPEDIA, &r, &answer),
             Verdict::NotFound(_)
         ));
     }

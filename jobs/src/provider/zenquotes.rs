@@ -105,33 +105,19 @@ impl Adapter for ZenQuotesAdapter {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
-    use crate::config::Config;
-    use crate::provider::{Catalogue, ProviderSettings, Resolved};
+    use crate::provider::Resolved;
+    use crate::provider::testing::{self, response};
 
     const QUOTE: &str = r#"[{"q":"The best way out is always through.","a":"Robert Frost","h":"<blockquote>&ldquo;The best way out is always through.&rdquo; &mdash; <footer>Robert Frost</footer></blockquote>"}]"#;
     const THROTTLED: &str = r#"[{"q":"Too many requests. Obtain an auth key for unlimited access.","a":"zenquotes.io","h":"Too many requests. Obtain an auth key for unlimited access @ zenquotes.io"}]"#;
 
     fn resolve(path: &str) -> Resolved {
-        Catalogue::builtin().resolve("zenquotes", path, "").unwrap()
-    }
-
-    fn answer(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: Bytes::from(body.to_owned()),
-        }
+        testing::resolve(&ZENQUOTES, path, "")
     }
 
     fn with_fill<T>(r: &Resolved, f: impl FnOnce(&Fill<'_>) -> T) -> T {
-        let s = ProviderSettings::new(&ZENQUOTES, &Config::default());
-        f(&Fill {
-            resolved: r,
-            settings: &s,
-        })
+        testing::with_fill(&ZENQUOTES, r, f)
     }
 
     #[test]
@@ -141,10 +127,10 @@ mod tests {
         assert_eq!(r.upstream_path_and_query(), "/api/random");
         let r = resolve("today");
         assert_eq!(r.upstream_path_and_query(), "/api/today");
-        let err = Catalogue::builtin()
-            .resolve("zenquotes", "random", "author=x")
-            .unwrap_err();
-        assert_eq!(err.code, "unknown-parameter");
+        assert_eq!(
+            testing::code(&ZENQUOTES, "random", "author=x"),
+            "unknown-parameter"
+        );
         assert_eq!(ZENQUOTES.rate.interval(), 6.0);
     }
 
@@ -156,22 +142,22 @@ mod tests {
             let req = Request::get("/api/random");
             for status in [200, 429] {
                 assert_eq!(
-                    a.classify(f, &req, &answer(status, THROTTLED)),
+                    a.classify(f, &req, &response(status, THROTTLED)),
                     Verdict::SlowDown(Some(WINDOW))
                 );
             }
-            assert!(a.finish(f, vec![answer(200, THROTTLED)]).is_err());
+            assert!(a.finish(f, vec![response(200, THROTTLED)]).is_err());
             assert_eq!(
-                a.classify(f, &req, &answer(429, "")),
+                a.classify(f, &req, &response(429, "")),
                 Verdict::SlowDown(Some(WINDOW))
             );
-            assert_eq!(a.classify(f, &req, &answer(200, QUOTE)), Verdict::Found);
+            assert_eq!(a.classify(f, &req, &response(200, QUOTE)), Verdict::Found);
             assert!(matches!(
-                a.finish(f, vec![answer(200, QUOTE)]),
+                a.finish(f, vec![response(200, QUOTE)]),
                 Ok(Product::Found { .. })
             ));
-            assert!(a.finish(f, vec![answer(200, "[]")]).is_err());
-            assert!(a.finish(f, vec![answer(200, "{\"q\":1}")]).is_err());
+            assert!(a.finish(f, vec![response(200, "[]")]).is_err());
+            assert!(a.finish(f, vec![response(200, "{\"q\":1}")]).is_err());
         });
     }
 }

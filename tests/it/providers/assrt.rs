@@ -5,15 +5,6 @@ use crate::helpers::*;
 const SEARCH: &str = "/v1/sub/search";
 const DETAIL: &str = "/v1/sub/detail";
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
-fn max_age(r: &reqwest::Response) -> u64 {
-    let cc = r.headers()["cache-control"].to_str().unwrap();
-    cc.trim_start_matches("public, max-age=").parse().unwrap()
-}
-
 #[tokio::test]
 async fn a_search_sends_the_token_and_an_empty_one_is_an_empty_list() {
     let app = TestApp::spawn().await;
@@ -90,12 +81,11 @@ async fn a_detail_lives_minutes_and_an_unknown_id_is_negatively_cached() {
                 .await
                 .unwrap();
             assert_eq!(r.status(), 404, "{id}");
-            let body: serde_json::Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "upstream-not-found");
+            assert_eq!(error_code(r).await, "upstream-not-found");
         }
     }
     assert_eq!(app.upstream.count(), 3, "each unknown id asked once");
-    assert_eq!(cached(&app).await, 3);
+    assert_eq!(cached_rows(&app).await, 3);
     app.stop().await;
 }
 
@@ -107,11 +97,10 @@ async fn an_error_status_in_a_200_fails_the_fill_and_is_not_cached() {
     for _ in 0..2 {
         let r = app.get("/v1/assrt/search?q=matrix").send().await.unwrap();
         assert_eq!(r.status(), 502);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-rejected");
+        assert_eq!(error_code(r).await, "upstream-rejected");
     }
     assert_eq!(app.upstream.count(), 2, "not cached, not retried");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }
 
@@ -142,11 +131,5 @@ async fn the_quota_status_slows_down_then_the_search_succeeds() {
 
 #[tokio::test]
 async fn without_a_token_the_provider_is_disabled() {
-    let app = TestApp::with_env(&[("ASSRT_API_KEY", "")]).await;
-    let r = app.get("/v1/assrt/search?q=matrix").send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled("/v1/assrt/search?q=matrix", "ASSRT_API_KEY").await;
 }

@@ -47,9 +47,8 @@ async fn an_answer_without_images_is_a_502_and_not_cached() {
             .await
             .unwrap();
         assert_eq!(r.status(), 502, "idx={idx}");
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-error");
+        assert_eq!(error_code(r).await, "upstream-error");
     }
-    assert_eq!(app.db.count("SELECT count(*) FROM larder_cache").await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }

@@ -2,10 +2,6 @@
 
 use crate::helpers::*;
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn rates_for_a_base() {
     let app = TestApp::spawn().await;
@@ -13,9 +9,8 @@ async fn rates_for_a_base() {
         .route("/v6/latest/USD", Step::file(200, "currency/usd.json"));
     let r = app.get("/v1/currency/rates?base=USD").send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
-    let max_age: u64 = cc.trim_start_matches("public, max-age=").parse().unwrap();
-    assert!(max_age > 3500 && max_age <= 3600, "an hour fresh: {cc}");
+    let age = max_age(&r);
+    assert!(age > 3500 && age <= 3600, "an hour fresh: {age}");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["base_code"], "USD");
     assert_eq!(body["rates"]["EUR"], 0.853877);
@@ -45,8 +40,7 @@ async fn an_unsupported_code_is_negatively_cached() {
     for _ in 0..2 {
         let r = app.get("/v1/currency/rates?base=XYZ").send().await.unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "404 remembered");
     app.stop().await;
@@ -61,8 +55,7 @@ async fn another_error_result_fails_and_is_not_cached() {
     );
     let r = app.get("/v1/currency/rates?base=EUR").send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }

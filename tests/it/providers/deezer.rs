@@ -5,10 +5,6 @@ use std::time::Duration;
 
 use crate::helpers::*;
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn tracks_and_searches_are_served() {
     let app = TestApp::spawn().await;
@@ -46,8 +42,7 @@ async fn no_data_in_a_200_is_a_negatively_cached_404() {
     for _ in 0..3 {
         let r = app.get("/v1/deezer/album/999999999").send().await.unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "404 remembered");
     assert_eq!(
@@ -91,7 +86,11 @@ async fn a_quota_error_in_a_200_pauses_deezer_and_the_fill_is_retried() {
     // early, as the queue schedules in whole seconds.
     let gap = hits[1].at - hits[0].at;
     assert!(gap >= Duration::from_secs(4), "retried after {gap:?}");
-    assert_eq!(cached(&app).await, 1, "the quota answer was not stored");
+    assert_eq!(
+        cached_rows(&app).await,
+        1,
+        "the quota answer was not stored"
+    );
     app.stop().await;
 }
 
@@ -102,9 +101,8 @@ async fn other_errors_in_a_200_fail_the_fill_and_are_not_cached() {
         .route("/search", Step::file(200, "deezer/missing-parameter.json"));
     let r = app.get("/v1/deezer/search?q=x").send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-rejected");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "upstream-rejected");
+    assert_eq!(cached_rows(&app).await, 0);
     assert_eq!(app.upstream.count(), 1, "not retried");
     // Nothing poisoned: the next request asks again.
     assert_eq!(
@@ -116,6 +114,6 @@ async fn other_errors_in_a_200_fail_the_fill_and_are_not_cached() {
         502
     );
     assert_eq!(app.upstream.count(), 2);
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }

@@ -12,10 +12,6 @@ fn page(status: u16, file: &str) -> Step {
     Step::file(status, &format!("douban/{file}")).header("content-type", HTML)
 }
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_subject_page_is_read_into_json_and_cached() {
     let app = TestApp::spawn().await;
@@ -99,8 +95,7 @@ async fn an_unknown_subject_is_negatively_cached() {
     for _ in 0..2 {
         let r = app.get("/v1/douban/subject/99999999").send().await.unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "the 404 is remembered");
     app.stop().await;
@@ -113,9 +108,8 @@ async fn a_changed_page_fails_and_is_not_cached() {
     app.upstream.route(PAGE, page(200, "subject.html"));
     let r = app.get(SUBJECT).send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 0, "no empty entry");
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 0, "no empty entry");
     let r = app.get(SUBJECT).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-cache"], "MISS");
@@ -137,18 +131,16 @@ async fn a_login_redirect_fails_and_a_ban_pauses_douban() {
         .route("/passport/login", page(200, "login.html"));
     let r = app.get(SUBJECT).send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-rejected");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "upstream-rejected");
+    assert_eq!(cached_rows(&app).await, 0);
     assert_eq!(app.upstream.count(), 2, "the page, then the login page");
 
     // The IP ban: failed at once, not cached, and Douban is left alone.
     app.upstream.script(PAGE, [page(403, "banned.html")]);
     let r = app.get(SUBJECT).send().await.unwrap();
     assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "overloaded");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "overloaded");
+    assert_eq!(cached_rows(&app).await, 0);
     assert_eq!(app.upstream.count(), 3);
     let r = app
         .get("/v1/douban/subject/26647087")
@@ -158,6 +150,6 @@ async fn a_login_redirect_fails_and_a_ban_pauses_douban() {
         .unwrap();
     assert_ne!(r.status(), 200);
     assert_eq!(app.upstream.count(), 3, "no call while paused");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }

@@ -56,8 +56,7 @@ async fn no_artwork_is_negatively_cached() {
         for _ in 0..2 {
             let r = app.get(path).send().await.unwrap();
             assert_eq!(r.status(), 404, "{path}");
-            let body: serde_json::Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "upstream-not-found");
+            assert_eq!(error_code(r).await, "upstream-not-found");
         }
     }
     assert_eq!(app.upstream.count(), 2, "each asked once");
@@ -83,17 +82,11 @@ async fn a_bare_404_is_not_remembered_and_a_refused_key_fails() {
         assert_eq!(r.status(), 502, "{path}");
     }
     assert_eq!(app.upstream.count(), 2, "neither retried");
-    assert_eq!(app.db.count("SELECT count(*) FROM larder_cache").await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn without_a_key_fanart_is_disabled() {
-    let app = TestApp::with_env(&[("FANART_API_KEY", "")]).await;
-    let r = app.get("/v1/fanart/movie/550").send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled("/v1/fanart/movie/550", "FANART_API_KEY").await;
 }

@@ -136,15 +136,5 @@ async fn reverse_maps_nominatim_and_nothing_there_is_a_remembered_404() {
 
 #[tokio::test]
 async fn disabled_without_nominatims_user_agent() {
-    let app = TestApp::with_env(&[("NOMINATIM_USER_AGENT", "")]).await;
-    let r = app
-        .get("/v1/geocoding/forward?q=berlin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled("/v1/geocoding/forward?q=berlin", "NOMINATIM_USER_AGENT").await;
 }

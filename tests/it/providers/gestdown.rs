@@ -6,10 +6,6 @@ use crate::helpers::*;
 
 const SHOW: &str = "e9c1fa23-55af-4711-8e34-3b31e2a75533";
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_show_name_with_slash_and_plus_is_one_segment() {
     let app = TestApp::spawn().await;
@@ -67,12 +63,11 @@ async fn unknown_shows_are_negatively_cached() {
         for _ in 0..2 {
             let r = app.get(path).send().await.unwrap();
             assert_eq!(r.status(), 404, "{path}");
-            let body: serde_json::Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "upstream-not-found");
+            assert_eq!(error_code(r).await, "upstream-not-found");
         }
     }
     assert_eq!(app.upstream.count(), 2, "each unknown show asked once");
-    assert_eq!(cached(&app).await, 4);
+    assert_eq!(cached_rows(&app).await, 4);
     app.stop().await;
 }
 
@@ -103,9 +98,8 @@ async fn subtitles_and_an_episode_not_known_yet_are_short_lived_200s() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
-    let age: u64 = cc.trim_start_matches("public, max-age=").parse().unwrap();
-    assert!(age > 0 && age <= 1800, "{cc}");
+    let age = max_age(&r);
+    assert!(age > 0 && age <= 1800, "{age}");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["matchingSubtitles"], serde_json::json!([]));
     assert_eq!(app.upstream.hits()[1].path, format!("{base}/9/1/french"));
@@ -133,8 +127,7 @@ async fn an_unknown_language_is_refused_and_a_429_slows_down() {
             .await
             .unwrap();
         assert_eq!(r.status(), 502);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-rejected");
+        assert_eq!(error_code(r).await, "upstream-rejected");
     }
     assert_eq!(app.upstream.count(), 2, "not cached, not retried");
 
@@ -154,6 +147,6 @@ async fn an_unknown_language_is_refused_and_a_429_slows_down() {
         gap >= Duration::from_millis(1200),
         "Retry-After was 2 s: {gap:?}"
     );
-    assert_eq!(cached(&app).await, 1);
+    assert_eq!(cached_rows(&app).await, 1);
     app.stop().await;
 }

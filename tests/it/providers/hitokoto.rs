@@ -2,10 +2,6 @@
 
 use crate::helpers::*;
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_sentence_with_categories_sent_one_by_one() {
     let app = TestApp::spawn().await;
@@ -68,8 +64,7 @@ async fn an_answer_without_a_sentence_is_a_502_and_not_cached() {
     );
     let r = app.get("/v1/hitokoto/sentence").send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }

@@ -5,10 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_country_year_is_nagers_list_in_the_common_schema() {
     let app = TestApp::spawn().await;
@@ -90,8 +86,7 @@ async fn an_unknown_country_is_a_remembered_404_whatever_the_body() {
         for _ in 0..2 {
             let r = app.get(path).send().await.unwrap();
             assert_eq!(r.status(), 404, "{path}");
-            let body: Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "upstream-not-found");
+            assert_eq!(error_code(r).await, "upstream-not-found");
         }
     }
     assert_eq!(app.upstream.count(), 2, "each 404 is remembered");
@@ -116,9 +111,8 @@ async fn a_timor_error_in_a_200_is_retried_then_502_and_not_cached() {
         .await
         .unwrap();
     assert_eq!(r.status(), 502);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 0);
     let timor_calls = app
         .upstream
         .hits()

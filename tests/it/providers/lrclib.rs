@@ -45,8 +45,7 @@ async fn a_missing_track_is_remembered_briefly() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "404 remembered");
     // LRCLIB may find the track later: hours, not days.

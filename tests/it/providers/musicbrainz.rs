@@ -109,8 +109,7 @@ async fn an_unknown_mbid_is_negatively_cached() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "404 remembered");
     app.stop().await;
@@ -118,21 +117,9 @@ async fn an_unknown_mbid_is_negatively_cached() {
 
 #[tokio::test]
 async fn without_a_user_agent_musicbrainz_is_disabled() {
-    let app = TestApp::with_env(&[("MUSICBRAINZ_USER_AGENT", "")]).await;
-    let r = app
-        .get(&format!("/v1/musicbrainz/artist/{NIRVANA}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("MUSICBRAINZ_USER_AGENT")
-    );
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled(
+        &format!("/v1/musicbrainz/artist/{NIRVANA}"),
+        "MUSICBRAINZ_USER_AGENT",
+    )
+    .await;
 }

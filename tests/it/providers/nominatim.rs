@@ -57,8 +57,7 @@ async fn reverse_unable_to_geocode_is_a_remembered_404() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404);
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "the 404 is remembered");
 
@@ -90,24 +89,13 @@ async fn a_blocked_user_agent_is_502_not_retried_and_not_cached() {
         .await
         .unwrap();
     assert_eq!(r.status(), 502);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-rejected");
+    assert_eq!(error_code(r).await, "upstream-rejected");
     assert_eq!(app.upstream.count(), 1);
-    assert_eq!(app.db.count("SELECT count(*) FROM larder_cache").await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn disabled_without_a_user_agent() {
-    let app = TestApp::with_env(&[("NOMINATIM_USER_AGENT", "")]).await;
-    let r = app
-        .get("/v1/nominatim/search?q=berlin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled("/v1/nominatim/search?q=berlin", "NOMINATIM_USER_AGENT").await;
 }

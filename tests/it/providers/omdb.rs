@@ -2,10 +2,6 @@
 
 use crate::helpers::*;
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_title_is_fetched_with_the_key_and_cached() {
     let app = TestApp::spawn().await;
@@ -51,12 +47,11 @@ async fn a_missing_title_is_negatively_cached() {
         for _ in 0..2 {
             let r = app.get(path).send().await.unwrap();
             assert_eq!(r.status(), 404, "{path}");
-            let body: serde_json::Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "upstream-not-found");
+            assert_eq!(error_code(r).await, "upstream-not-found");
         }
     }
     assert_eq!(app.upstream.count(), 2, "each 404 asked once");
-    assert_eq!(cached(&app).await, 2);
+    assert_eq!(cached_rows(&app).await, 2);
     let title = &app.upstream.hits()[1];
     assert!(title.query.contains("t=no+such+film"), "{}", title.query);
     assert!(title.query.contains("type=movie"), "{}", title.query);
@@ -107,8 +102,7 @@ async fn errors_in_a_200_fail_the_fill_and_nothing_is_cached() {
     for _ in 0..2 {
         let r = app.get("/v1/omdb/search?s=a").send().await.unwrap();
         assert_eq!(r.status(), 502);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-rejected");
+        assert_eq!(error_code(r).await, "upstream-rejected");
     }
     assert_eq!(app.upstream.count(), 2, "not cached, not retried");
 
@@ -123,27 +117,14 @@ async fn errors_in_a_200_fail_the_fill_and_nothing_is_cached() {
     ] {
         let r = app.get(path).send().await.unwrap();
         assert_eq!(r.status(), 400, "{path}");
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "invalid-parameter");
+        assert_eq!(error_code(r).await, "invalid-parameter");
     }
     assert_eq!(app.upstream.count(), 3);
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn without_a_key_omdb_is_disabled() {
-    let app = TestApp::with_env(&[("OMDB_API_KEY", "")]).await;
-    let r = app.get("/v1/omdb/title?i=tt1375666").send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("OMDB_API_KEY")
-    );
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled("/v1/omdb/title?i=tt1375666", "OMDB_API_KEY").await;
 }

@@ -94,10 +94,9 @@ async fn archive_errors_are_502_and_not_cached() {
 
     let r = app.get(path).send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-rejected");
+    assert_eq!(error_code(r).await, "upstream-rejected");
     assert_eq!(hosts.count(), 1, "a 400 is not retried");
-    assert_eq!(app.db.count("SELECT count(*) FROM larder_cache").await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
 
     let r = app.get(path).send().await.unwrap();
     assert_eq!(r.status(), 200);

@@ -6,10 +6,6 @@ use crate::helpers::*;
 
 const UP: &str = "/api/v1/subtitles";
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_search_goes_upstream_in_canonical_form_with_the_key_header() {
     let app = TestApp::spawn().await;
@@ -108,23 +104,16 @@ async fn a_429_pauses_until_the_reset_and_an_html_page_is_not_cached() {
         .await
         .unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 1, "only the good answer is cached");
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 1, "only the good answer is cached");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn without_a_key_the_provider_is_disabled() {
-    let app = TestApp::with_env(&[("OPENSUBTITLES_API_KEY", "")]).await;
-    let r = app
-        .get("/v1/opensubtitles/search?query=matrix")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled(
+        "/v1/opensubtitles/search?query=matrix",
+        "OPENSUBTITLES_API_KEY",
+    )
+    .await;
 }

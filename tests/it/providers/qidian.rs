@@ -12,10 +12,6 @@ fn page(status: u16, file: &str) -> Step {
     Step::file(status, &format!("qidian/{file}")).header("content-type", HTML)
 }
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_book_page_is_read_into_json_and_cached() {
     let app = TestApp::spawn().await;
@@ -96,8 +92,7 @@ async fn an_unknown_book_is_negatively_cached() {
     for _ in 0..2 {
         let r = app.get("/v1/qidian/book/1").send().await.unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "the 404 is remembered");
     app.stop().await;
@@ -118,10 +113,9 @@ async fn the_waf_challenge_and_a_changed_page_fail_and_are_not_cached() {
     app.upstream.route(PAGE, page(200, "book.html"));
     let r = app.get(BOOK).send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
+    assert_eq!(error_code(r).await, "upstream-error");
     assert_eq!(app.upstream.count(), 2, "retried once, then given up");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
 
     // The challenge is gone: the page is fetched anew.
     let r = app.get(BOOK).send().await.unwrap();
@@ -132,6 +126,6 @@ async fn the_waf_challenge_and_a_changed_page_fail_and_are_not_cached() {
     app.upstream.route("/book/2/", page(200, "changed.html"));
     let r = app.get("/v1/qidian/book/2").send().await.unwrap();
     assert_eq!(r.status(), 502);
-    assert_eq!(cached(&app).await, 1, "only the good page");
+    assert_eq!(cached_rows(&app).await, 1, "only the good page");
     app.stop().await;
 }

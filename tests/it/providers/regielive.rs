@@ -6,10 +6,6 @@ use crate::helpers::*;
 
 const UP: &str = "/bazarr/search.php";
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_search_sends_the_rl_api_header_and_its_parameters() {
     let app = TestApp::spawn().await;
@@ -104,8 +100,7 @@ async fn a_301_slows_down_and_a_page_that_is_not_json_is_not_cached() {
         .await
         .unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 1);
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 1);
     app.stop().await;
 }

@@ -33,10 +33,6 @@ fn hits_on(app: &TestApp, prefix: &str) -> Vec<Hit> {
         .collect()
 }
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn one_login_serves_several_fills_with_its_bearer() {
     let app = TestApp::spawn().await;
@@ -155,15 +151,14 @@ async fn a_failed_login_is_a_502_and_nothing_is_cached() {
     let path = format!("/v1/spotify/artist/{RADIOHEAD}");
     let r = app.get(&path).send().await.unwrap();
     assert_eq!(r.status(), 502);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream-error");
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(error_code(r).await, "upstream-error");
+    assert_eq!(cached_rows(&app).await, 0);
     assert!(hits_on(&app, "/v1/").is_empty(), "no call without a token");
 
     // Nothing remembered: the next request tries to log in again.
     assert_eq!(app.get(&path).send().await.unwrap().status(), 502);
     assert_eq!(hits_on(&app, "/api/token").len(), 2);
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     app.stop().await;
 }
 
@@ -183,8 +178,7 @@ async fn an_unknown_id_is_negatively_cached() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(hits_on(&app, "/v1/").len(), 1, "404 remembered");
     app.stop().await;
@@ -192,21 +186,9 @@ async fn an_unknown_id_is_negatively_cached() {
 
 #[tokio::test]
 async fn without_the_client_secret_spotify_is_disabled() {
-    let app = TestApp::with_env(&[("SPOTIFY_CLIENT_SECRET", "")]).await;
-    let r = app
-        .get(&format!("/v1/spotify/artist/{RADIOHEAD}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("SPOTIFY_CLIENT_SECRET")
-    );
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled(
+        &format!("/v1/spotify/artist/{RADIOHEAD}"),
+        "SPOTIFY_CLIENT_SECRET",
+    )
+    .await;
 }

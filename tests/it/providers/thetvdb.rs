@@ -9,10 +9,6 @@ const SERIES: &str = "/v4/series/81189";
 /// The token of `thetvdb/login.json`.
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhcGlrZXkiOiJ0ZXN0In0.sig";
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 fn login_answer(token: &str) -> Step {
     Step::body(
         200,
@@ -138,7 +134,7 @@ async fn a_refused_token_is_renewed_once_and_the_call_retried() {
     }
     assert_eq!(logins(&app).len(), 3, "renewed once, not in a loop");
     assert_eq!(data_calls(&app).len(), 4);
-    assert_eq!(cached(&app).await, 1, "only the series");
+    assert_eq!(cached_rows(&app).await, 1, "only the series");
     app.stop().await;
 }
 
@@ -156,7 +152,7 @@ async fn a_failed_login_fails_the_fill_and_caches_nothing() {
     assert!(!body.to_string().contains("test-api_key"), "{body}");
     assert!(data_calls(&app).is_empty(), "no data call without a token");
     assert!(!logins(&app).is_empty());
-    assert_eq!(cached(&app).await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     assert_eq!(app.db.count("SELECT count(*) FROM larder_tokens").await, 0);
     app.stop().await;
 }
@@ -171,8 +167,7 @@ async fn a_missing_series_is_negatively_cached_and_the_pin_is_sent() {
     for _ in 0..2 {
         let r = app.get("/v1/thetvdb/series/1").send().await.unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(data_calls(&app).len(), 1, "the 404 is remembered");
     let logins = logins(&app);
@@ -187,17 +182,5 @@ async fn a_missing_series_is_negatively_cached_and_the_pin_is_sent() {
 
 #[tokio::test]
 async fn without_a_key_thetvdb_is_disabled() {
-    let app = TestApp::with_env(&[("THETVDB_API_KEY", "")]).await;
-    let r = app.get("/v1/thetvdb/series/81189").send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "provider-disabled");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("THETVDB_API_KEY")
-    );
-    assert_eq!(app.upstream.count(), 0);
-    app.stop().await;
+    assert_disabled("/v1/thetvdb/series/81189", "THETVDB_API_KEY").await;
 }

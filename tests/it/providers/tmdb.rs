@@ -4,10 +4,6 @@
 
 use crate::helpers::*;
 
-async fn cached(app: &TestApp) -> i64 {
-    app.db.count("SELECT count(*) FROM larder_cache").await
-}
-
 #[tokio::test]
 async fn a_collection_is_cached_and_an_unknown_one_negatively() {
     let app = TestApp::spawn().await;
@@ -25,8 +21,7 @@ async fn a_collection_is_cached_and_an_unknown_one_negatively() {
     for _ in 0..2 {
         let r = app.get("/v1/tmdb/collection/999999").send().await.unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     let hits = app.upstream.hits();
     assert_eq!(hits.len(), 2);
@@ -97,9 +92,8 @@ async fn find_search_trending_and_genres_reach_their_paths() {
     // A genre list lives a week.
     let r = app.get("/v1/tmdb/genre/movie/list").send().await.unwrap();
     assert_eq!(r.headers()["x-cache"], "HIT");
-    let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
-    let age: u64 = cc.trim_start_matches("public, max-age=").parse().unwrap();
-    assert!(age > 6 * 86_400, "{cc}");
+    let age = max_age(&r);
+    assert!(age > 6 * 86_400, "{age}");
     app.stop().await;
 }
 
@@ -131,10 +125,9 @@ async fn an_id_linked_to_nothing_is_an_empty_200_and_bad_paths_are_400s() {
     ] {
         let r = app.get(path).send().await.unwrap();
         assert_eq!(r.status(), 400, "{path}");
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], code, "{path}");
+        assert_eq!(error_code(r).await, code, "{path}");
     }
     assert_eq!(app.upstream.count(), 1, "no call for a bad request");
-    assert_eq!(cached(&app).await, 1);
+    assert_eq!(cached_rows(&app).await, 1);
     app.stop().await;
 }

@@ -78,8 +78,7 @@ async fn a_missing_page_is_negatively_cached() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404);
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "upstream-not-found");
+        assert_eq!(error_code(r).await, "upstream-not-found");
     }
     assert_eq!(app.upstream.count(), 1, "404 remembered");
     app.stop().await;

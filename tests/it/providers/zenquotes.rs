@@ -39,7 +39,7 @@ async fn the_throttle_quote_pauses_the_provider_and_is_never_cached() {
     assert_ne!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert!(!text.contains("Too many requests"), "{text}");
-    assert_eq!(app.db.count("SELECT count(*) FROM larder_cache").await, 0);
+    assert_eq!(cached_rows(&app).await, 0);
     let paused = app
         .db
         .count(
