@@ -25,6 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
+use hyper::header::{ALLOW, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
@@ -173,10 +174,17 @@ impl Api {
     }
 }
 
+const NOSNIFF_NAME: HeaderName = HeaderName::from_static("x-content-type-options");
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+const ALLOWED: HeaderValue = HeaderValue::from_static("GET, HEAD");
+
 async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
     let started = Instant::now();
     let path = req.uri().path();
-    let (label, result): (&'static str, Result<Reply, ApiError>) = if req.method() != Method::GET {
+    // Every route is a GET route, and answers HEAD the same way (hyper
+    // sends no body for HEAD).
+    let method_ok = req.method() == Method::GET || req.method() == Method::HEAD;
+    let (label, result): (&'static str, Result<Reply, ApiError>) = if !method_ok {
         ("other", Err(ApiError::method()))
     } else if let Some(rest) = path.strip_prefix("/v1/") {
         match rest.split_once('/') {
@@ -208,7 +216,12 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
             _ => ("other", Err(ApiError::not_found())),
         }
     };
-    let reply = result.unwrap_or_else(ApiError::into_reply);
+    let mut reply = result.unwrap_or_else(ApiError::into_reply);
+    let headers = reply.headers_mut();
+    headers.insert(NOSNIFF_NAME, NOSNIFF);
+    if reply.status() == StatusCode::METHOD_NOT_ALLOWED {
+        reply.headers_mut().insert(ALLOW, ALLOWED);
+    }
     metrics::counter!(names::HTTP_REQUESTS, "route" => label, "status" => status_label(reply.status()))
         .increment(1);
     metrics::histogram!(names::HTTP_DURATION, "route" => label)

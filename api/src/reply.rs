@@ -43,7 +43,7 @@ impl ApiError {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
-            "only GET is served",
+            "only GET and HEAD are served",
         )
     }
     pub fn unavailable() -> Self {

@@ -222,6 +222,13 @@ impl Store {
              ON CONFLICT (key) DO UPDATE
                 SET job_id = EXCLUDED.job_id, reason = EXCLUDED.reason, started_at = now()
                 WHERE larder_inflight.started_at < now() - make_interval(secs => $4)
+                  -- A fill whose job still waits in the queue (or runs) is
+                  -- not abandoned, however long the queue is.
+                  AND NOT EXISTS (
+                      SELECT 1 FROM apalis.jobs j
+                       WHERE j.id = larder_inflight.job_id
+                         AND (j.status IN ('Pending', 'Queued', 'Running')
+                              OR (j.status = 'Failed' AND j.attempts < j.max_attempts)))
              RETURNING 1",
         )
         .bind(key.as_str())

@@ -7,6 +7,7 @@ mod upstream;
 mod auth;
 mod custom;
 mod faults;
+mod hardening;
 mod lanes;
 mod processes;
 mod providers;

@@ -34,6 +34,23 @@ impl Upstream {
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(USER_AGENT)
+            // A redirect within the upstream's origin is followed (an API
+            // moving a resource); one to another origin is not (the answer
+            // would be cached under this provider's key): the 3xx stands,
+            // and the adapter reads it as the failure it is.
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
+                if attempt.previous().len() >= 5 {
+                    attempt.error("too many redirects")
+                } else if same {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .build()?;
         Ok(Upstream {
             client,

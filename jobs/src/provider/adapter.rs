@@ -299,19 +299,45 @@ pub fn classify_status(response: &Response) -> Verdict {
     }
 }
 
-/// Store a JSON body as it came (its JSON media type kept).
+/// Store a JSON body as it came. The answer must say it is JSON
+/// (`application/json` or a `+json` type, parameters aside) or say nothing;
+/// anything else (`text/html; x=json`) is not an answer of the API. The
+/// stored type is the media type with its charset only.
 pub fn passthrough_json(response: Response) -> Result<Product, String> {
+    let content_type = match response.header("content-type") {
+        None => "application/json".to_owned(),
+        Some(ct) => json_media_type(ct).ok_or_else(|| format!("not JSON: {ct:?}"))?,
+    };
     serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
         .map_err(|e| format!("invalid JSON: {e}"))?;
-    let ct = response.content_type();
-    let content_type = if ct.to_ascii_lowercase().contains("json") {
-        ct.to_owned()
-    } else {
-        "application/json".into()
-    };
     Ok(Product::Found {
         content_type,
         body: response.body,
+    })
+}
+
+/// `application/json` or `type/subtype+json`, normalised (lowercase, a
+/// charset kept, other parameters dropped); `None` for any other type.
+pub fn json_media_type(content_type: &str) -> Option<String> {
+    let mut parts = content_type.split(';');
+    let essence = parts.next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/')?;
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    if !(token(kind) && token(sub)) || !(essence == "application/json" || sub.ends_with("+json")) {
+        return None;
+    }
+    let charset = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("charset"))
+            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+    });
+    Some(match charset {
+        Some(c) if token(&c) => format!("{essence}; charset={c}"),
+        _ => essence,
     })
 }
 
@@ -344,5 +370,35 @@ pub fn default_authorize(
                 .push(("authorization", format!("Bearer {key}")));
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_media_type;
+
+    #[test]
+    fn only_json_media_types_are_json() {
+        assert_eq!(
+            json_media_type("application/json").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            json_media_type("Application/JSON;charset=UTF-8").as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(
+            json_media_type("application/problem+json; x=1").as_deref(),
+            Some("application/problem+json")
+        );
+        for bad in [
+            "text/html; x=json",
+            "text/json-ish",
+            "application/jsonp",
+            "json",
+            "text/plain",
+        ] {
+            assert_eq!(json_media_type(bad), None, "{bad}");
+        }
     }
 }

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 pub use adapter::{
     Adapter, Fill, Method, Product, Request, Response, Table, Token, Verdict, classify_status,
-    default_authorize, not_found_body, passthrough_json,
+    default_authorize, json_media_type, not_found_body, passthrough_json,
 };
 pub use params::Kind;
 pub use rate::{Rate, RateSetting};

@@ -1,0 +1,154 @@
+//! Hostile or odd traffic, from clients and from upstreams.
+
+use crate::helpers::*;
+
+const MOVIE: &str = "/v1/tmdb/movie/550";
+const UP: &str = "/3/movie/550";
+
+#[tokio::test]
+async fn head_is_get_without_a_body_and_other_methods_name_the_allowed_ones() {
+    let app = TestApp::spawn().await;
+    let get = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(get.status(), 200);
+    assert_eq!(get.headers()["x-content-type-options"], "nosniff");
+    let head = app.http.head(app.url(MOVIE)).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["etag"], get.headers()["etag"]);
+    assert_eq!(head.headers()["x-cache"], "HIT");
+    assert!(head.bytes().await.unwrap().is_empty());
+    for path in ["/livez", "/v1/providers"] {
+        let r = app.http.head(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let post = app.http.post(app.url(MOVIE)).send().await.unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
+    assert_eq!(post.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(error_code(post).await, "method-not-allowed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_that_only_mentions_json_is_not_json() {
+    let app = TestApp::spawn().await;
+    app.upstream.script(
+        UP,
+        [Step::body(200, r#"{"id":550}"#).header("content-type", "text/html; x=json")],
+    );
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(cached_rows(&app).await, 0);
+    // A real JSON type is stored as its media type and charset only.
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_a_failed_fill() {
+    let elsewhere = Upstream::start().await;
+    elsewhere.route(
+        "/3/movie/550",
+        Step::body(200, r#"{"id":550,"title":"not TMDB"}"#),
+    );
+    let app = TestApp::spawn().await;
+    app.upstream.script(
+        UP,
+        [Step::status(302).header("location", &format!("{}/3/movie/550", elsewhere.url()))],
+    );
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(error_code(r).await, "upstream-rejected");
+    assert_eq!(elsewhere.count(), 0, "the other origin was never asked");
+    assert_eq!(cached_rows(&app).await, 0);
+    // Within the origin, a redirect is followed.
+    app.upstream
+        .route("/moved/551", Step::body(200, r#"{"id":551}"#));
+    app.upstream.script(
+        "/3/movie/551",
+        [Step::status(301).header("location", "/moved/551")],
+    );
+    let r = app.get("/v1/tmdb/movie/551").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"id":551}"#);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_fill_still_queued_is_not_taken_over_however_long_it_waits() {
+    // No worker: the fill's job waits in the queue.
+    let app = TestApp::spawn_with(Options {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .get(MOVIE)
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // As if it had waited past the abandonment threshold.
+    app.db
+        .exec("UPDATE larder_inflight SET started_at = now() - interval '1 hour'")
+        .await;
+    let owner: String = sqlx::query_scalar("SELECT job_id FROM larder_inflight")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let r = app
+        .get("/v1/tmdb/movie/550?language=en")
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = app
+        .get(MOVIE)
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let still: String =
+        sqlx::query_scalar("SELECT job_id FROM larder_inflight WHERE key = 'tmdb/movie/550'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(still, owner, "the queued fill keeps its claim");
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM apalis.jobs WHERE convert_from(job, 'UTF8') LIKE '%tmdb/movie/550\"%'")
+            .await,
+        1,
+        "no second job for the key"
+    );
+    // Once its job is gone for good, the claim can be taken over (asked
+    // of the store: this API process still holds its own flight).
+    app.db.exec("DELETE FROM apalis.jobs").await;
+    let key = larder_jobs::provider::Catalogue::builtin()
+        .resolve("tmdb", "movie/550", "")
+        .unwrap()
+        .key;
+    let store = larder_jobs::store::Store::new(app.db.pool.clone());
+    let started = store
+        .enqueue(&key, larder_jobs::job::FetchReason::Miss)
+        .await
+        .unwrap();
+    assert!(
+        matches!(started, larder_jobs::store::Enqueued::Started),
+        "{started:?}"
+    );
+    let taken: String =
+        sqlx::query_scalar("SELECT job_id FROM larder_inflight WHERE key = 'tmdb/movie/550'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_ne!(taken, owner);
+    app.stop().await;
+}
