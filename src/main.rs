@@ -36,19 +36,22 @@ struct Cli {
 enum Command {
     /// API + worker in one process (the default).
     All {
+        /// Address the API listens on (env LARDER_LISTEN; default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Jobs the worker runs at once (env LARDER_WORKER_CONCURRENCY; default 16).
         #[arg(long)]
         concurrency: Option<usize>,
     },
-    /// HTTP API only.
+    /// HTTP API only; any number may run.
     Api {
+        /// Address to listen on (env LARDER_LISTEN; default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
     /// Job runner only; any number may run.
     Worker {
-        /// Jobs run at once.
+        /// Jobs run at once (env LARDER_WORKER_CONCURRENCY; default 16).
         #[arg(long)]
         concurrency: Option<usize>,
     },
@@ -58,7 +61,10 @@ enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Drop cache entries whose key starts with PREFIX (e.g. `tmdb/movie/`).
-    Purge { prefix: String },
+    Purge {
+        /// Key prefix, e.g. `tmdb/movie/` (every process drops its copies too).
+        prefix: String,
+    },
     /// Validate the configuration and print it, secrets redacted.
     Check,
 }
@@ -67,6 +73,7 @@ enum Command {
 enum KeysCommand {
     /// Create a key; its token is printed alone on the last line of stdout.
     Create {
+        /// A name to know the key by.
         #[arg(long)]
         name: String,
         /// Providers the key may read, comma-separated (default: all).
@@ -76,8 +83,11 @@ enum KeysCommand {
         #[arg(long, value_parser = humantime_duration)]
         expires_in: Option<Duration>,
     },
+    /// List keys (never their tokens).
     List,
+    /// Revoke a key; every API process stops accepting it within seconds.
     Revoke {
+        /// The key's id, as `keys list` shows it.
         id: i64,
     },
 }
@@ -119,7 +129,10 @@ fn main() -> Result<()> {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Postgres NOTICEs ("relation already exists, skipping" on every start)
+    // are not news: warnings and up only, unless RUST_LOG says otherwise.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     // Colours only for a terminal: log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
@@ -138,6 +151,21 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
         concurrency: None,
     });
     if let Command::Check = command {
+        // Print what is in effect: every provider's base URLs and rate, not
+        // the empty overrides of providers left at their defaults.
+        let mut effective = (*config).clone();
+        for p in ProviderSettings::all(&config) {
+            let entry = effective.providers.entry(p.def.id.to_owned()).or_default();
+            for (host, urls) in &p.hosts {
+                if host.is_empty() {
+                    entry.base_url = urls.clone();
+                } else {
+                    entry.hosts.insert((*host).to_owned(), urls.clone());
+                }
+            }
+            entry.rate = Some(larder_jobs::provider::RateSetting(p.rate.to_string()));
+            entry.burst = Some(p.rate.burst);
+        }
         for p in ProviderSettings::all(&config) {
             match &p.enabled {
                 Ok(()) => {
@@ -159,7 +187,7 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
                 Err(why) => eprintln!("provider {}: disabled: {why}", p.def.id),
             }
         }
-        println!("{}", toml::to_string_pretty(&*config)?);
+        println!("{}", toml::to_string_pretty(&effective)?);
         return Ok(());
     }
     let pool = connect(
@@ -180,7 +208,9 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
         }
         Command::Api { .. } => {
             let shutdown = shutdown_signal();
-            serve_api(config, pool, shutdown.clone()).await
+            let api = start_api(config, pool).await?;
+            api.run(wait_for(shutdown)).await?;
+            Ok(())
         }
         Command::Worker { .. } => {
             let shutdown = shutdown_signal();
@@ -196,25 +226,26 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
         Command::All { .. } => {
             let shutdown = shutdown_signal();
             let concurrency = config.worker.concurrency;
+            // The API binds first: a taken port ends the process at once.
+            let api = start_api(config.clone(), pool.clone()).await?;
             let worker = tokio::spawn(larder_worker::run(
-                config.clone(),
-                pool.clone(),
+                config,
+                pool,
                 concurrency,
                 wait_for(shutdown.clone()),
             ));
-            let api = serve_api(config, pool, shutdown).await;
+            let served = api.run(wait_for(shutdown)).await;
             worker.await.context("worker task")??;
-            api
+            served?;
+            Ok(())
         }
         Command::Check => unreachable!("handled above"),
     }
 }
 
-async fn serve_api(
-    config: Arc<Config>,
-    pool: PgPool,
-    shutdown: watch::Receiver<bool>,
-) -> Result<()> {
+/// Prepare the API: its first key, its warnings, and its listening socket
+/// (bound here, so a taken port fails the process before anything runs).
+async fn start_api(config: Arc<Config>, pool: PgPool) -> Result<larder_api::Api> {
     if config.auth == AuthMode::Off {
         tracing::warn!("LARDER_AUTH=off: /v1/* is served without service keys");
     } else if let Some(token) = Keys::new(pool.clone()).ensure_default().await? {
@@ -224,15 +255,25 @@ async fn serve_api(
         println!("larder: it is shown only this once; keep it:");
         println!("{token}");
     }
-    for p in ProviderSettings::all(&config) {
-        if let Err(why) = &p.enabled {
-            tracing::warn!(provider = p.def.id, why, "provider disabled");
-        }
+    // One line for all of them: most installs leave most providers off.
+    let off: Vec<String> = ProviderSettings::all(&config)
+        .iter()
+        .filter_map(|p| Some(format!("{} ({})", p.def.id, p.enabled.as_ref().err()?)))
+        .collect();
+    if !off.is_empty() {
+        tracing::info!(
+            "{} of {} providers disabled: {}",
+            off.len(),
+            config.catalogue().providers().count(),
+            off.join(", ")
+        );
     }
-    let api = larder_api::Api::build(config, pool).await?;
+    let listen = config.listen;
+    let api = larder_api::Api::build(config, pool)
+        .await
+        .with_context(|| format!("the API cannot listen on {listen}"))?;
     tracing::info!(addr = %api.local_addr(), "API listening");
-    api.run(wait_for(shutdown)).await?;
-    Ok(())
+    Ok(api)
 }
 
 /// Create the database if needed, connect and migrate. The database may be

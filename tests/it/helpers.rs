@@ -26,6 +26,12 @@ pub fn init_logs() {
     });
 }
 
+/// The maintenance database of the test cluster (`LARDER_TEST_DATABASE_URL`,
+/// default the local `postgres` database).
+pub fn admin_url() -> String {
+    std::env::var("LARDER_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.to_string())
+}
+
 /// A fresh, migrated database owned by one test.
 pub struct TestDb {
     pub name: String,
@@ -35,9 +41,11 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> TestDb {
-        let base =
-            std::env::var("LARDER_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
-        let name = format!("larder_t_{:016x}", rand::random::<u64>());
+        let base = admin_url();
+        // `larder_t_<run>_…`: scripts/test drops its own run's databases
+        // (and those of runs that are gone), never another live run's.
+        let run = std::env::var("LARDER_TEST_RUN").unwrap_or_else(|_| "0".into());
+        let name = format!("larder_t_{run}_{:016x}", rand::random::<u64>());
         let url = match base.rsplit_once('/') {
             Some((prefix, _)) => format!("{prefix}/{name}"),
             None => panic!("bad LARDER_TEST_DATABASE_URL"),
@@ -69,7 +77,7 @@ impl TestDb {
 
     pub async fn drop_db(self) {
         self.pool.close().await;
-        let admin = PgPool::connect(ADMIN_URL).await.unwrap();
+        let admin = PgPool::connect(&admin_url()).await.unwrap();
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.name
