@@ -54,6 +54,10 @@ pub enum Signal {
 }
 
 pub struct Flight {
+    /// The map is keyed by the key's 64-bit hash; two keys with one hash
+    /// must never share a flight (one would be answered with the other's
+    /// entry).
+    key: CacheKey,
     /// Callers may join without reading the database first: the flight was
     /// started for a key with no entry at all (see [`Flights::join_miss`]).
     blind_join: bool,
@@ -80,15 +84,23 @@ impl Flights {
     ) -> watch::Receiver<FlightState> {
         use dashmap::mapref::entry::Entry;
         match self.map.entry(key.hash()) {
-            Entry::Occupied(f) => {
+            Entry::Occupied(f) if f.get().key == *key => {
                 metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
                     .increment(1);
                 f.get().state.subscribe()
+            }
+            Entry::Occupied(_) => {
+                // Another key with the same hash is filling in this process:
+                // this caller is told the fill is unavailable for now
+                // rather than handed the other key's answer.
+                tracing::warn!(key = %key, "key hash collides with a fill under way");
+                watch::channel(FlightState::Done(FillResult::Unavailable)).1
             }
             Entry::Vacant(slot) => {
                 let (state_tx, state_rx) = watch::channel(FlightState::Enqueuing);
                 let (sig_tx, sig_rx) = mpsc::unbounded_channel();
                 let flight = Arc::new(Flight {
+                    key: key.clone(),
                     blind_join: reason == FetchReason::Miss && !had_entry,
                     state: state_tx,
                     signals: sig_tx,
@@ -106,7 +118,7 @@ impl Flights {
     /// exists, callers must read it: it may be served stale.)
     pub fn join_miss(&self, key: &CacheKey) -> Option<watch::Receiver<FlightState>> {
         let f = self.map.get(&key.hash())?;
-        if !f.blind_join || matches!(*f.state.borrow(), FlightState::Done(_)) {
+        if f.key != *key || !f.blind_join || matches!(*f.state.borrow(), FlightState::Done(_)) {
             return None;
         }
         metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())

@@ -264,7 +264,15 @@ pub async fn serve_metrics(
     loop {
         let (stream, _) = tokio::select! {
             _ = &mut shutdown => return Ok(()),
-            r = listener.accept() => match r { Ok(s) => s, Err(_) => continue },
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    // Out of file descriptors and the like: do not spin.
+                    tracing::warn!(error = %e, "metrics accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
         };
         let handle = handle.clone();
         let service = service_fn(move |req: Request<Incoming>| {
