@@ -14,7 +14,7 @@ use dashmap::DashMap;
 use larder_jobs::job::FetchReason;
 use larder_jobs::key::CacheKey;
 use larder_jobs::names;
-use larder_jobs::store::{Enqueued, FailKind, FillNotice, INFLIGHT_ABANDONED};
+use larder_jobs::store::{Enqueued, FailKind, Failure, FillNotice, INFLIGHT_ABANDONED};
 use tokio::sync::{mpsc, watch};
 
 use crate::hot::HotEntry;
@@ -29,7 +29,7 @@ const FLIGHT_MAX: Duration = Duration::from_secs(INFLIGHT_ABANDONED.as_secs() + 
 #[derive(Debug, Clone)]
 pub enum FillResult {
     Entry(Arc<HotEntry>),
-    Failed(FailKind),
+    Failed(Failure),
     /// The database could not be reached to enqueue or read.
     Unavailable,
     /// No word within [`FLIGHT_MAX`] (or the entry vanished right after).
@@ -235,11 +235,11 @@ async fn run_flight(
                     tracing::debug!(key = %key, "fill notice received");
                     return read_entry(state, key).await;
                 }
-                Some(Signal::Notice(FillNotice::Failed(kind))) => match state.store.in_flight(key).await {
+                Some(Signal::Notice(FillNotice::Failed(failure))) => match state.store.in_flight(key).await {
                     // Another fill of this key is under way (this notice was
                     // an earlier fill's): wait for that one.
                     Ok(true) => continue,
-                    Ok(false) | Err(_) => return FillResult::Failed(kind),
+                    Ok(false) | Err(_) => return FillResult::Failed(failure),
                 },
                 Some(Signal::Recheck) => match state.store.in_flight(key).await {
                     Ok(false) => return read_entry(state, key).await,
@@ -273,7 +273,7 @@ fn cache_entry(
     entry: &larder_jobs::store::Entry,
 ) -> FillResult {
     if entry.keep_until.timestamp_millis() <= crate::hot::now_millis() {
-        return FillResult::Failed(FailKind::Upstream);
+        return FillResult::Failed(FailKind::Upstream.into());
     }
     state
         .hot

@@ -47,7 +47,7 @@ pub async fn read(
             // join without asking the database.
             if let Some(rx) = state.flights.join_miss(key) {
                 count_lookup(provider, "miss");
-                return answer_fill(flight::wait(rx, budget()).await, None, inm);
+                return answer_fill(provider, flight::wait(rx, budget()).await, None, inm);
             }
             state.lookups.get(state, key).await?
         }
@@ -74,12 +74,13 @@ pub async fn read(
     let rx = state
         .flights
         .join(state, key, FetchReason::Miss, fallback.is_some());
-    answer_fill(flight::wait(rx, budget()).await, fallback, inm)
+    answer_fill(provider, flight::wait(rx, budget()).await, fallback, inm)
 }
 
 /// Answer a miss from its fill's result; `fallback` is an old entry that may
 /// be served (as STALE) when the fill fails or is still going.
 fn answer_fill(
+    provider: &str,
     result: Option<FillResult>,
     fallback: Option<Arc<HotEntry>>,
     inm: Option<&HeaderValue>,
@@ -98,7 +99,7 @@ fn answer_fill(
             };
             serve(&e, label, inm, now)
         }
-        Some(FillResult::Failed(kind)) => stale_or(ApiError::fill_failed(kind)),
+        Some(FillResult::Failed(failure)) => stale_or(ApiError::fill_failed(provider, failure)),
         Some(FillResult::Unavailable) => stale_or(ApiError::unavailable()),
         Some(FillResult::Expired) | None => match &fallback {
             Some(e) => serve(e, "STALE", inm, now_millis()),

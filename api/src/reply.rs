@@ -5,7 +5,7 @@ use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use larder_jobs::RequestError;
-use larder_jobs::store::FailKind;
+use larder_jobs::store::{FailKind, Failure};
 
 pub type Body = Full<Bytes>;
 pub type Reply = Response<Body>;
@@ -60,29 +60,34 @@ impl ApiError {
             "the upstream has no such resource",
         )
     }
-    pub fn fill_failed(kind: FailKind) -> Self {
-        match kind {
+    /// A failed fill, naming the provider and the class of the failure
+    /// (dns, connect, timeout, tls, status N, invalid body, login).
+    pub fn fill_failed(provider: &str, failure: Failure) -> Self {
+        let cause = failure.cause;
+        match failure.kind {
             FailKind::Timeout => Self::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream-timeout",
-                "the upstream did not answer in time",
+                format!("{provider}: the upstream did not answer in time ({cause})"),
             ),
             FailKind::Upstream => Self::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream-error",
-                "the upstream failed after retries",
+                format!("{provider}: the upstream failed after retries ({cause})"),
             ),
             FailKind::Rejected => Self::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream-rejected",
-                "the upstream refused the request",
+                format!("{provider}: the upstream refused the request ({cause})"),
             ),
             FailKind::Overloaded => ApiError {
                 retry_after: Some(60),
                 ..Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "overloaded",
-                    "the provider's upstream rate is booked too far ahead; try again later",
+                    format!(
+                        "{provider}: its upstream rate is booked too far ahead; try again later"
+                    ),
                 )
             },
         }

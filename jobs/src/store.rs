@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
 
 use crate::error::Error;
+pub use crate::failure::{Cause, Failure};
 use crate::job::{FETCH_MAX_ATTEMPTS, FETCH_QUEUE, FetchJob, FetchReason};
 use crate::key::{CacheKey, hash_hex};
 use crate::provider::Ttl;
@@ -108,7 +109,7 @@ impl FailKind {
 pub enum FillNotice {
     /// An entry (200 or 404) was stored: read it.
     Stored,
-    Failed(FailKind),
+    Failed(Failure),
 }
 
 impl FillNotice {
@@ -116,7 +117,12 @@ impl FillNotice {
     pub fn payload(self, key: &CacheKey) -> String {
         match self {
             FillNotice::Stored => format!("{} stored", hash_hex(key.hash())),
-            FillNotice::Failed(k) => format!("{} failed:{}", hash_hex(key.hash()), k.as_str()),
+            FillNotice::Failed(f) => format!(
+                "{} failed:{}:{}",
+                hash_hex(key.hash()),
+                f.kind.as_str(),
+                f.cause.token()
+            ),
         }
     }
 
@@ -125,7 +131,14 @@ impl FillNotice {
         let hash = u64::from_str_radix(hash, 16).ok()?;
         let notice = match what {
             "stored" => FillNotice::Stored,
-            other => FillNotice::Failed(FailKind::parse(other.strip_prefix("failed:")?)?),
+            other => {
+                let rest = other.strip_prefix("failed:")?;
+                let (kind, cause) = rest.split_once(':').unwrap_or((rest, "unknown"));
+                FillNotice::Failed(Failure::new(
+                    FailKind::parse(kind)?,
+                    Cause::parse_token(cause),
+                ))
+            }
         };
         Some((hash, notice))
     }
@@ -374,9 +387,10 @@ impl Store {
         &self,
         key: &CacheKey,
         job_id: Option<&str>,
-        kind: FailKind,
+        failure: impl Into<Failure>,
     ) -> Result<(), Error> {
-        self.end_fill(key, job_id, FillNotice::Failed(kind)).await
+        self.end_fill(key, job_id, FillNotice::Failed(failure.into()))
+            .await
     }
 
     /// End `job_id`'s fill of `key` (any fill when `None`) under the key's
@@ -520,9 +534,9 @@ mod tests {
         let key = CacheKey::new("tmdb/movie/1".into());
         for n in [
             FillNotice::Stored,
-            FillNotice::Failed(FailKind::Timeout),
-            FillNotice::Failed(FailKind::Upstream),
-            FillNotice::Failed(FailKind::Rejected),
+            FillNotice::Failed(FailKind::Timeout.into()),
+            FillNotice::Failed(Failure::new(FailKind::Upstream, Cause::Status(503))),
+            FillNotice::Failed(Failure::new(FailKind::Rejected, Cause::Dns)),
         ] {
             assert_eq!(FillNotice::parse(&n.payload(&key)), Some((key.hash(), n)));
         }

@@ -152,3 +152,28 @@ async fn a_fill_still_queued_is_not_taken_over_however_long_it_waits() {
     assert_ne!(taken, owner);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_failed_fill_names_its_provider_and_the_class_of_failure() {
+    // Nothing listens on port 1: every attempt is refused.
+    let app = TestApp::with_env(&[("LARDER_TMDB_BASE_URL", "http://127.0.0.1:1")]).await;
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "upstream-error");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("tmdb:") && message.contains("(connect)"),
+        "{message}"
+    );
+    app.stop().await;
+
+    let app = TestApp::spawn().await;
+    app.upstream.script(UP, (0..4).map(|_| Step::status(503)));
+    let r = app.get(MOVIE).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("(status 503)"), "{message}");
+    app.stop().await;
+}

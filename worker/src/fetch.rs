@@ -260,9 +260,9 @@ impl Fetcher {
                     status: entry.status,
                 })
             }
-            Err(Stop::Failed(kind)) => {
-                self.store.fail(key, Some(job_id), kind).await?;
-                Ok(Outcome::Failed(kind))
+            Err(Stop::Failed(failure)) => {
+                self.store.fail(key, Some(job_id), failure).await?;
+                Ok(Outcome::Failed(failure.kind))
             }
             Err(Stop::Defer { after, slot }) => {
                 self.defer(key, job_id, reason, slot, *progress, after, true)

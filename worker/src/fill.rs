@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use larder_jobs::names;
 use larder_jobs::provider::{Fill, Product, Rate, Request, Response, Verdict};
-use larder_jobs::store::FailKind;
+use larder_jobs::store::{Cause, FailKind, Failure};
 use larder_jobs::token::TokenError;
 use rand::Rng;
 
@@ -31,7 +31,7 @@ pub type Slot = (String, i64);
 /// Why a fill stopped without a product.
 #[derive(Debug)]
 pub enum Stop {
-    Failed(FailKind),
+    Failed(Failure),
     /// Run the fill again `after` from now, with the rate slot it holds.
     Defer {
         after: Duration,
@@ -65,7 +65,7 @@ impl Fetcher {
                     provider = fill.settings.def.id,
                     "too many upstream calls in one fill"
                 );
-                return Err(Stop::Failed(FailKind::Upstream));
+                return Err(Stop::Failed(FailKind::Upstream.into()));
             }
             match self
                 .call(fill, &request, ticket, failures, deadline)
@@ -81,7 +81,7 @@ impl Fetcher {
                 why,
                 "upstream answer unusable; not cached"
             );
-            Stop::Failed(FailKind::Upstream)
+            Stop::Failed(Failure::new(FailKind::Upstream, Cause::InvalidBody))
         })
     }
 
@@ -102,7 +102,7 @@ impl Fetcher {
             Some(other) => self.providers.get(other).unwrap_or(fill.settings),
             None => fill.settings,
         };
-        let mut last = FailKind::Upstream;
+        let mut last = Failure::from(FailKind::Upstream);
         let mut renewed = false;
         let mut refused_token: Option<String> = None;
         // Passing failures count across deferrals (`failures` travels with
@@ -136,7 +136,7 @@ impl Fetcher {
                     host = request.host,
                     "no base URL for host"
                 );
-                return Err(Stop::Failed(FailKind::Rejected));
+                return Err(Stop::Failed(FailKind::Rejected.into()));
             }
             let base = fill_base(&urls[turn % urls.len()], fill);
             let backoff = match self
@@ -150,7 +150,7 @@ impl Fetcher {
                     Verdict::SlowDown(asked) => {
                         let pause = asked.unwrap_or(Duration::from_secs(1));
                         self.slow_down(lane.def.id, pause).await?;
-                        last = FailKind::Upstream;
+                        last = Failure::new(FailKind::Upstream, Cause::Status(response.status));
                         if pause > self.config.worker.max_rate_wait {
                             return Err(Stop::Defer {
                                 after: pause,
@@ -167,7 +167,7 @@ impl Fetcher {
                             why,
                             "upstream failing; will retry"
                         );
-                        last = FailKind::Upstream;
+                        last = Failure::new(FailKind::Upstream, status_or_body(response.status));
                         self.count_failure(failures)
                     }
                     Verdict::Unauthorized if token.is_some() && !renewed => {
@@ -182,16 +182,22 @@ impl Fetcher {
                             status = response.status,
                             "upstream refused the request; not retried"
                         );
-                        return Err(Stop::Failed(FailKind::Rejected));
+                        return Err(Stop::Failed(Failure::new(
+                            FailKind::Rejected,
+                            Cause::Status(response.status),
+                        )));
                     }
                     Verdict::Garbage(why) => {
                         tracing::warn!(provider = def.id, why, "upstream sent garbage; not cached");
-                        return Err(Stop::Failed(FailKind::Upstream));
+                        return Err(Stop::Failed(Failure::new(
+                            FailKind::Upstream,
+                            Cause::InvalidBody,
+                        )));
                     }
                 },
                 Err(CallError::Timeout) => {
                     tracing::info!(provider = def.id, attempt, "upstream timeout; will retry");
-                    last = FailKind::Timeout;
+                    last = FailKind::Timeout.into();
                     self.count_failure(failures)
                 }
                 Err(CallError::TooLarge(cap)) => {
@@ -200,11 +206,14 @@ impl Fetcher {
                         cap,
                         "upstream body too large; not cached"
                     );
-                    return Err(Stop::Failed(FailKind::Upstream));
+                    return Err(Stop::Failed(Failure::new(
+                        FailKind::Upstream,
+                        Cause::InvalidBody,
+                    )));
                 }
                 Err(CallError::Transport(e)) => {
                     tracing::info!(provider = def.id, attempt, error = %e, "upstream unreachable; will retry");
-                    last = FailKind::Upstream;
+                    last = Failure::new(FailKind::Upstream, Cause::of_transport(&e));
                     self.count_failure(failures)
                 }
             };
@@ -255,7 +264,7 @@ impl Fetcher {
                 ?wait,
                 "rate booked beyond the lane horizon; fill refused"
             );
-            return Err(Stop::Failed(FailKind::Overloaded));
+            return Err(Stop::Failed(FailKind::Overloaded.into()));
         }
         if !wait.is_zero() {
             // A gauge only because `metrics` counters are whole numbers;
@@ -301,7 +310,7 @@ impl Fetcher {
             .await
             .map_err(Stop::Store)?;
         if asked > horizon {
-            return Err(Stop::Failed(FailKind::Overloaded));
+            return Err(Stop::Failed(FailKind::Overloaded.into()));
         }
         Ok(())
     }
@@ -337,7 +346,7 @@ impl Fetcher {
         }
         let adapter = fill.settings.def.adapter;
         let Some(login) = adapter.login(fill.settings) else {
-            return Err(Stop::Failed(FailKind::Rejected));
+            return Err(Stop::Failed(FailKind::Rejected.into()));
         };
         let result = self
             .tokens
@@ -366,7 +375,7 @@ impl Fetcher {
             Err(TokenError::Store(e)) => Err(Stop::Store(e)),
             Err(TokenError::Login(why)) => {
                 tracing::warn!(provider = id, why, "login failed; nothing cached");
-                Err(Stop::Failed(FailKind::Upstream))
+                Err(Stop::Failed(Failure::new(FailKind::Upstream, Cause::Login)))
             }
         }
     }
@@ -398,6 +407,15 @@ fn fill_base(base: &str, fill: &Fill<'_>) -> String {
 pub(crate) fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
     let ceiling = base.saturating_mul(1u32 << attempt.min(16)).min(max);
     ceiling.mul_f64(rand::rng().random::<f64>())
+}
+
+/// A failing status's cause; a 2xx that had to be retried was a bad body.
+fn status_or_body(status: u16) -> Cause {
+    if (200..300).contains(&status) {
+        Cause::InvalidBody
+    } else {
+        Cause::Status(status)
+    }
 }
 
 #[cfg(test)]

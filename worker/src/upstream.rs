@@ -146,7 +146,16 @@ fn classify(e: reqwest::Error) -> CallError {
     if e.is_timeout() {
         CallError::Timeout
     } else {
-        // Strip the URL: it may carry a credential in its query.
-        CallError::Transport(e.without_url().to_string())
+        // Strip the URL: it may carry a credential in its query. Keep the
+        // whole cause chain: "error sending request" alone says nothing.
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        CallError::Transport(text)
     }
 }
