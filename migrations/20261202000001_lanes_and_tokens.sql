@@ -39,3 +39,12 @@ BEGIN
     UPDATE larder_rate SET tat = new_tat WHERE provider = p_provider;
     RETURN QUERY SELECT w, (EXTRACT(EPOCH FROM new_tat) * 1000000)::int8, true;
 END $$;
+
+-- Each provider's last failure and last success, written by workers (at
+-- most every few seconds per provider and process), read by /health.
+CREATE TABLE larder_provider_health (
+    provider      TEXT PRIMARY KEY,
+    last_error    TEXT,
+    last_error_at TIMESTAMPTZ,
+    last_ok_at    TIMESTAMPTZ
+);

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::StatusCode;
+use larder_jobs::health::ProviderHealth;
 use larder_jobs::names;
 use serde_json::json;
 
@@ -82,15 +83,28 @@ pub async fn health(state: &State) -> Reply {
         .iter()
         .map(|p| (p.def.id.to_string(), json!(p.enabled.is_ok())))
         .collect();
-    let status = if database {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    // Providers whose last fill in the past 5 minutes failed, and how.
+    let failing = match tokio::time::timeout(
+        PROBE_TIMEOUT,
+        ProviderHealth::new(state.store.pool().clone()).failing(Duration::from_secs(300)),
+    )
+    .await
+    {
+        Ok(Ok(list)) => list,
+        _ => Vec::new(),
     };
+    let failing_json: Vec<_> = failing
+        .iter()
+        .map(|f| json!({"provider": f.provider, "last_error": f.last_error, "since": f.since}))
+        .collect();
+    let ok = database && failing.is_empty();
+    // 200 either way: this is for people and dashboards; /readyz is for
+    // orchestrators.
     json(
-        status,
+        StatusCode::OK,
         &json!({
-            "status": if database { "ok" } else { "degraded" },
+            "status": if ok { "ok" } else { "degraded" },
+            "failing_providers": failing_json,
             "version": env!("CARGO_PKG_VERSION"),
             "database": database,
             "listener": state.listener_up.load(Ordering::SeqCst),

@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod failure;
+pub mod health;
 pub mod job;
 pub mod key;
 pub mod keys;

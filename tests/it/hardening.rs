@@ -175,5 +175,30 @@ async fn a_failed_fill_names_its_provider_and_the_class_of_failure() {
     let body: serde_json::Value = r.json().await.unwrap();
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("(status 503)"), "{message}");
+    // /health says which provider fails and how (and stays a 200).
+    let health = |app: &TestApp| {
+        let r = app.get("/health");
+        async move {
+            let r = r.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let h = health(&app).await;
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert_eq!(h["failing_providers"][0]["provider"], "tmdb");
+    assert_eq!(h["failing_providers"][0]["last_error"], "status 503");
+    // It answers again: no longer failing.
+    let r = app
+        .get("/v1/tmdb/movie/550?language=de")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // (recorded by the worker right after it stores the entry)
+    eventually(std::time::Duration::from_secs(10), || async {
+        health(&app).await["status"] == "ok"
+    })
+    .await;
     app.stop().await;
 }

@@ -69,6 +69,8 @@ pub struct Fetcher {
     pub(crate) providers: HashMap<&'static str, ProviderSettings>,
     /// Built-in and custom providers.
     catalogue: Catalogue,
+    /// Provider failures, for operators.
+    reporter: crate::report::Reporter,
     /// Per-provider concurrency caps in this process.
     permits: HashMap<&'static str, Arc<Semaphore>>,
     /// Round-robin cursor over each provider's key pool and mirrors.
@@ -87,6 +89,9 @@ impl Fetcher {
             .collect();
         Ok(Fetcher {
             catalogue: config.catalogue(),
+            reporter: crate::report::Reporter::new(larder_jobs::health::ProviderHealth::new(
+                store.pool().clone(),
+            )),
             upstream: Upstream::new(&config.upstream)
                 .map_err(|e| crate::Error::Setup(e.to_string()))?,
             limiter: RateLimiter::new(store.pool().clone()),
@@ -255,6 +260,7 @@ impl Fetcher {
                 };
                 let ttl = resolved.ttl(&self.config);
                 self.store.complete(key, Some(job_id), &entry, &ttl).await?;
+                self.reporter.succeeded(settings.def.id).await;
                 tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {
                     status: entry.status,
@@ -262,6 +268,9 @@ impl Fetcher {
             }
             Err(Stop::Failed(failure)) => {
                 self.store.fail(key, Some(job_id), failure).await?;
+                if failure.kind != FailKind::Overloaded {
+                    self.reporter.failed(settings.def.id, failure).await;
+                }
                 Ok(Outcome::Failed(failure.kind))
             }
             Err(Stop::Defer { after, slot }) => {

@@ -76,7 +76,7 @@ impl Fetcher {
             }
         }
         adapter.finish(fill, answers).map_err(|why| {
-            tracing::warn!(
+            tracing::debug!(
                 provider = fill.settings.def.id,
                 why,
                 "upstream answer unusable; not cached"
@@ -161,7 +161,7 @@ impl Fetcher {
                         Duration::ZERO
                     }
                     Verdict::Retry(why) => {
-                        tracing::info!(
+                        tracing::debug!(
                             provider = def.id,
                             attempt,
                             why,
@@ -177,7 +177,7 @@ impl Fetcher {
                         Duration::ZERO
                     }
                     Verdict::Unauthorized | Verdict::Rejected(_) => {
-                        tracing::warn!(
+                        tracing::debug!(
                             provider = def.id,
                             status = response.status,
                             "upstream refused the request; not retried"
@@ -188,7 +188,11 @@ impl Fetcher {
                         )));
                     }
                     Verdict::Garbage(why) => {
-                        tracing::warn!(provider = def.id, why, "upstream sent garbage; not cached");
+                        tracing::debug!(
+                            provider = def.id,
+                            why,
+                            "upstream sent garbage; not cached"
+                        );
                         return Err(Stop::Failed(Failure::new(
                             FailKind::Upstream,
                             Cause::InvalidBody,
@@ -196,12 +200,12 @@ impl Fetcher {
                     }
                 },
                 Err(CallError::Timeout) => {
-                    tracing::info!(provider = def.id, attempt, "upstream timeout; will retry");
+                    tracing::debug!(provider = def.id, attempt, "upstream timeout; will retry");
                     last = FailKind::Timeout.into();
                     self.count_failure(failures)
                 }
                 Err(CallError::TooLarge(cap)) => {
-                    tracing::warn!(
+                    tracing::debug!(
                         provider = def.id,
                         cap,
                         "upstream body too large; not cached"
@@ -212,7 +216,7 @@ impl Fetcher {
                     )));
                 }
                 Err(CallError::Transport(e)) => {
-                    tracing::info!(provider = def.id, attempt, error = %e, "upstream unreachable; will retry");
+                    tracing::debug!(provider = def.id, attempt, error = %e, "upstream unreachable; will retry");
                     last = Failure::new(FailKind::Upstream, Cause::of_transport(&e));
                     self.count_failure(failures)
                 }
@@ -303,7 +307,7 @@ impl Fetcher {
         tracing::warn!(
             provider = lane,
             ?asked,
-            "upstream asks to slow down; lane paused"
+            "upstream asks to slow down; provider paused for every worker"
         );
         self.limiter
             .pause(lane, asked.min(horizon))
@@ -374,7 +378,7 @@ impl Fetcher {
             }
             Err(TokenError::Store(e)) => Err(Stop::Store(e)),
             Err(TokenError::Login(why)) => {
-                tracing::warn!(provider = id, why, "login failed; nothing cached");
+                tracing::debug!(provider = id, why, "login failed; nothing cached");
                 Err(Stop::Failed(Failure::new(FailKind::Upstream, Cause::Login)))
             }
         }

@@ -8,6 +8,7 @@
 
 pub mod fetch;
 mod fill;
+mod report;
 pub mod upstream;
 
 use std::future::Future;
