@@ -119,8 +119,21 @@ pub struct Resolution {
     resolved: Resolved,
 }
 
+/// The resolution cache's budget, in bytes of request and key text. Its
+/// admission policy (TinyLFU) keeps popular requests when a flood of
+/// one-off ones (padded with equivalent but distinct query strings) arrives;
+/// the budget keeps the flood from growing the process.
+const RESOLUTIONS_BYTES: u64 = 32 * 1024 * 1024;
+
 pub fn resolutions() -> Resolutions {
-    moka::sync::Cache::builder().max_capacity(100_000).build()
+    moka::sync::Cache::builder()
+        .weigher(|_, r: &Arc<Resolution>| {
+            // The texts and the parsed values, plus the fixed parts.
+            let text = r.path.len() + r.query.len() + 2 * r.resolved.key.as_str().len();
+            u32::try_from(text + 256).unwrap_or(u32::MAX)
+        })
+        .max_capacity(RESOLUTIONS_BYTES)
+        .build()
 }
 
 fn resolve(
@@ -229,6 +242,32 @@ fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resolution_cache_is_bounded_in_bytes() {
+        // 20,000 requests padded to 4 KB each: 80 MB of text if kept.
+        let cache = resolutions();
+        let pad = "x".repeat(4000);
+        for i in 0..20_000u64 {
+            let resolved = larder_jobs::provider::Catalogue::builtin()
+                .resolve("openmeteo", "forecast", "latitude=1&longitude=2")
+                .unwrap();
+            cache.insert(
+                i,
+                Arc::new(Resolution {
+                    path: "forecast".into(),
+                    query: format!("latitude=1&longitude=2&{pad}{i}"),
+                    resolved,
+                }),
+            );
+        }
+        cache.run_pending_tasks();
+        let kept: usize = cache.iter().map(|(_, r)| r.query.len()).sum();
+        assert!(
+            kept as u64 <= RESOLUTIONS_BYTES,
+            "{kept} bytes of requests kept"
+        );
+    }
 
     #[test]
     fn prefer_wait_parses_and_clamps() {
