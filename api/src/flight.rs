@@ -34,6 +34,8 @@ pub enum FillResult {
     Unavailable,
     /// No word within [`FLIGHT_MAX`] (or the entry vanished right after).
     Expired,
+    /// This process follows as many fills as it may: nothing was enqueued.
+    Overloaded,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +85,9 @@ impl Flights {
         had_entry: bool,
     ) -> watch::Receiver<FlightState> {
         use dashmap::mapref::entry::Entry;
+        // Counted before taking the entry: `len` reads every shard, and the
+        // entry holds one of them.
+        let in_flight = self.map.len();
         match self.map.entry(key.hash()) {
             Entry::Occupied(f) if f.get().key == *key => {
                 metrics::counter!(names::FILLS_COALESCED, "provider" => key.provider().to_owned())
@@ -95,6 +100,10 @@ impl Flights {
                 // rather than handed the other key's answer.
                 tracing::warn!(key = %key, "key hash collides with a fill under way");
                 watch::channel(FlightState::Done(FillResult::Unavailable)).1
+            }
+            Entry::Vacant(_) if in_flight >= state.config.max_flights => {
+                tracing::warn!(flights = in_flight, "flight cap reached; miss refused");
+                watch::channel(FlightState::Done(FillResult::Overloaded)).1
             }
             Entry::Vacant(slot) => {
                 let (state_tx, state_rx) = watch::channel(FlightState::Enqueuing);

@@ -46,6 +46,17 @@ impl ApiError {
             "only GET and HEAD are served",
         )
     }
+    /// larder at one of its own bounds: come back shortly.
+    pub fn overloaded() -> Self {
+        ApiError {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many fills in progress here; try again shortly",
+            )
+        }
+    }
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -202,3 +202,44 @@ async fn a_failed_fill_names_its_provider_and_the_class_of_failure() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn past_the_flight_cap_a_miss_is_refused_and_nothing_is_enqueued() {
+    let app = TestApp::spawn_with(Options {
+        env: vec![("LARDER_MAX_FLIGHTS", "3".into())],
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    for id in 1..=3 {
+        let r = app
+            .get(&format!("/v1/tmdb/movie/{id}"))
+            .header("prefer", "wait=0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    let r = app
+        .get("/v1/tmdb/movie/4")
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(error_code(r).await, "overloaded");
+    assert_eq!(
+        app.db.count("SELECT count(*) FROM larder_inflight").await,
+        3
+    );
+    // A key already in flight is still joined.
+    let r = app
+        .get("/v1/tmdb/movie/1")
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    app.stop().await;
+}

@@ -84,6 +84,10 @@ pub struct Config {
     /// `LARDER_HOT_CACHE_BYTES`: in-process cache in front of Postgres in
     /// each API process (0 disables it).
     pub hot_cache_bytes: u64,
+    /// `LARDER_MAX_FLIGHTS`: fills an API process follows at once (each
+    /// costs memory until its fill ends); past it a miss answers 503
+    /// `overloaded` and nothing is enqueued.
+    pub max_flights: usize,
     /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
     /// `LARDER_DB_SYNCHRONOUS_COMMIT`: Postgres `synchronous_commit` for
@@ -259,6 +263,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
+            max_flights: 10_000,
             db_max_connections: 20,
             metrics_listen: None,
             db_synchronous_commit: false,
@@ -399,6 +404,7 @@ impl Config {
             "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;
+            "LARDER_MAX_FLIGHTS" => self.max_flights, parse;
             "LARDER_DB_MAX_CONNECTIONS" => self.db_max_connections, parse;
             "LARDER_DB_SYNCHRONOUS_COMMIT" => self.db_synchronous_commit, |n, v| one_of(n, v, &bool_words);
             "LARDER_METRICS_LISTEN" => self.metrics_listen, |n, v| parse(n, v).map(Some);
