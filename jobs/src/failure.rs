@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::store::FailKind;
+use crate::key::{CacheKey, hash_hex};
 
 /// What went wrong with the upstream, in classes that mean something to
 /// whoever has to fix it.
@@ -105,6 +105,80 @@ impl From<FailKind> for Failure {
             _ => Cause::Unknown,
         };
         Failure { kind, cause }
+    }
+}
+
+/// Why a fill failed, as waiters are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// Upstream answered 5xx/429 after every retry, or the body was bad: 502.
+    Upstream,
+    /// Upstream did not answer in time: 504.
+    Timeout,
+    /// Upstream refused the request (4xx other than 404): 502, not cached.
+    Rejected,
+    /// The provider's rate is booked beyond the lane horizon (or its pause
+    /// runs past it): 503, try later.
+    Overloaded,
+}
+
+impl FailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailKind::Upstream => "upstream-error",
+            FailKind::Timeout => "upstream-timeout",
+            FailKind::Rejected => "upstream-rejected",
+            FailKind::Overloaded => "overloaded",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "upstream-error" => Some(FailKind::Upstream),
+            "upstream-timeout" => Some(FailKind::Timeout),
+            "upstream-rejected" => Some(FailKind::Rejected),
+            "overloaded" => Some(FailKind::Overloaded),
+            _ => None,
+        }
+    }
+}
+
+/// A fill outcome as carried by a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillNotice {
+    /// An entry (200 or 404) was stored: read it.
+    Stored,
+    Failed(Failure),
+}
+
+impl FillNotice {
+    /// Payload: `<hash hex> stored` or `<hash hex> failed:<kind>`.
+    pub fn payload(self, key: &CacheKey) -> String {
+        match self {
+            FillNotice::Stored => format!("{} stored", hash_hex(key.hash())),
+            FillNotice::Failed(f) => format!(
+                "{} failed:{}:{}",
+                hash_hex(key.hash()),
+                f.kind.as_str(),
+                f.cause.token()
+            ),
+        }
+    }
+
+    pub fn parse(payload: &str) -> Option<(u64, FillNotice)> {
+        let (hash, what) = payload.split_once(' ')?;
+        let hash = u64::from_str_radix(hash, 16).ok()?;
+        let notice = match what {
+            "stored" => FillNotice::Stored,
+            other => {
+                let rest = other.strip_prefix("failed:")?;
+                let (kind, cause) = rest.split_once(':').unwrap_or((rest, "unknown"));
+                FillNotice::Failed(Failure::new(
+                    FailKind::parse(kind)?,
+                    Cause::parse_token(cause),
+                ))
+            }
+        };
+        Some((hash, notice))
     }
 }
 

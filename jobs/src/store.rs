@@ -29,9 +29,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
 
 use crate::error::Error;
-pub use crate::failure::{Cause, Failure};
+pub use crate::failure::{Cause, FailKind, Failure, FillNotice};
 use crate::job::{FETCH_MAX_ATTEMPTS, FETCH_QUEUE, FetchJob, FetchReason};
-use crate::key::{CacheKey, hash_hex};
+use crate::key::CacheKey;
 use crate::provider::Ttl;
 
 /// The channel fill outcomes are announced on.
@@ -68,80 +68,6 @@ pub struct NewEntry {
     pub status: u16,
     pub content_type: String,
     pub body: Bytes,
-}
-
-/// Why a fill failed, as waiters are told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailKind {
-    /// Upstream answered 5xx/429 after every retry, or the body was bad: 502.
-    Upstream,
-    /// Upstream did not answer in time: 504.
-    Timeout,
-    /// Upstream refused the request (4xx other than 404): 502, not cached.
-    Rejected,
-    /// The provider's rate is booked beyond the lane horizon (or its pause
-    /// runs past it): 503, try later.
-    Overloaded,
-}
-
-impl FailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailKind::Upstream => "upstream-error",
-            FailKind::Timeout => "upstream-timeout",
-            FailKind::Rejected => "upstream-rejected",
-            FailKind::Overloaded => "overloaded",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "upstream-error" => Some(FailKind::Upstream),
-            "upstream-timeout" => Some(FailKind::Timeout),
-            "upstream-rejected" => Some(FailKind::Rejected),
-            "overloaded" => Some(FailKind::Overloaded),
-            _ => None,
-        }
-    }
-}
-
-/// A fill outcome as carried by a notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FillNotice {
-    /// An entry (200 or 404) was stored: read it.
-    Stored,
-    Failed(Failure),
-}
-
-impl FillNotice {
-    /// Payload: `<hash hex> stored` or `<hash hex> failed:<kind>`.
-    pub fn payload(self, key: &CacheKey) -> String {
-        match self {
-            FillNotice::Stored => format!("{} stored", hash_hex(key.hash())),
-            FillNotice::Failed(f) => format!(
-                "{} failed:{}:{}",
-                hash_hex(key.hash()),
-                f.kind.as_str(),
-                f.cause.token()
-            ),
-        }
-    }
-
-    pub fn parse(payload: &str) -> Option<(u64, FillNotice)> {
-        let (hash, what) = payload.split_once(' ')?;
-        let hash = u64::from_str_radix(hash, 16).ok()?;
-        let notice = match what {
-            "stored" => FillNotice::Stored,
-            other => {
-                let rest = other.strip_prefix("failed:")?;
-                let (kind, cause) = rest.split_once(':').unwrap_or((rest, "unknown"));
-                FillNotice::Failed(Failure::new(
-                    FailKind::parse(kind)?,
-                    Cause::parse_token(cause),
-                ))
-            }
-        };
-        Some((hash, notice))
-    }
 }
 
 /// The result of [`Store::start_fill`].

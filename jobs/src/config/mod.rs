@@ -10,40 +10,16 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::provider::custom::CustomProvider;
 use crate::provider::{Catalogue, ProviderDef, Rate, RateSetting};
 
 mod duration;
+mod secret;
 pub use duration::{duration_str, opt_duration_str, parse_duration};
-
-/// A secret string: redacted in `Debug` and serialisation.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("[redacted]")
-    }
-}
+pub use secret::{DatabaseUrl, Secret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -212,45 +188,6 @@ pub struct TtlOverride {
     pub negative_ttl: Option<Duration>,
     #[serde(with = "opt_duration_str", skip_serializing_if = "Option::is_none")]
     pub max_stale_on_error: Option<Duration>,
-}
-
-/// A database URL; its password is redacted when printed.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct DatabaseUrl(pub String);
-
-impl DatabaseUrl {
-    pub fn redacted(&self) -> String {
-        // postgres://user:password@host/db → postgres://user:[redacted]@host/db
-        let s = &self.0;
-        if let Some(scheme_end) = s.find("://") {
-            let rest = &s[scheme_end + 3..];
-            if let Some(at) = rest.rfind('@') {
-                let userinfo = &rest[..at];
-                if let Some(colon) = userinfo.find(':') {
-                    return format!(
-                        "{}{}:[redacted]{}",
-                        &s[..scheme_end + 3],
-                        &userinfo[..colon],
-                        &rest[at..]
-                    );
-                }
-            }
-        }
-        s.clone()
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl Serialize for DatabaseUrl {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.redacted())
-    }
 }
 
 impl Default for Config {
