@@ -48,3 +48,6 @@ CREATE TABLE larder_provider_health (
     last_error_at TIMESTAMPTZ,
     last_ok_at    TIMESTAMPTZ
 );
+
+-- Counting a provider's recorded fills (the queue cap) scans by key prefix.
+CREATE INDEX larder_inflight_key_prefix ON larder_inflight (key text_pattern_ops);

@@ -36,6 +36,8 @@ pub enum FillResult {
     Expired,
     /// This process follows as many fills as it may: nothing was enqueued.
     Overloaded,
+    /// The provider's queue is full: nothing was enqueued.
+    QueueFull,
 }
 
 #[derive(Debug, Clone)]
@@ -230,6 +232,7 @@ async fn run_flight(
                 .increment(1);
         }
         Ok(Enqueued::Started) => {}
+        Ok(Enqueued::Full) => return FillResult::QueueFull,
         Err(e) => {
             tracing::warn!(error = %e, "enqueue failed");
             return FillResult::Unavailable;

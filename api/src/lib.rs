@@ -95,7 +95,7 @@ impl Api {
                 source,
             })?;
         let state = Arc::new(State {
-            store: Store::new(pool.clone()),
+            store: Store::new(pool.clone()).with_queue_cap(config.queue_max_per_provider),
             keys: Keys::new(pool),
             hot: hot::HotCache::new(config.hot_cache_bytes),
             flights: flight::Flights::default(),

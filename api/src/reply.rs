@@ -57,6 +57,17 @@ impl ApiError {
             )
         }
     }
+    /// The provider's queue is at its cap: come back when it has drained.
+    pub fn queue_full(provider: &str) -> Self {
+        ApiError {
+            retry_after: Some(30),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue-full",
+                format!("{provider}: too many fills queued; try again later"),
+            )
+        }
+    }
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -90,11 +90,16 @@ pub enum Enqueued {
     Started,
     /// A fill was already under way; wait for it.
     Joined,
+    /// The provider has as many fills queued as it may: nothing enqueued.
+    Full,
 }
 
 #[derive(Clone)]
 pub struct Store {
     pool: PgPool,
+    /// Fills of one provider recorded at once, past which a new one is
+    /// refused ([`Enqueued::Full`]).
+    queue_cap: i64,
 }
 
 const ENTRY_COLUMNS: &str =
@@ -116,7 +121,17 @@ fn entry_from_row(row: &sqlx::postgres::PgRow) -> Result<Entry, Error> {
 
 impl Store {
     pub fn new(pool: PgPool) -> Self {
-        Store { pool }
+        Store {
+            pool,
+            queue_cap: i64::MAX,
+        }
+    }
+
+    /// Refuse a new fill when `cap` fills of its provider are already
+    /// recorded (queued, deferred or running).
+    pub fn with_queue_cap(mut self, cap: u64) -> Self {
+        self.queue_cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -180,6 +195,20 @@ impl Store {
         if !claimed {
             tx.commit().await?;
             return Ok(Enqueued::Joined);
+        }
+        if self.queue_cap < i64::MAX {
+            // Counted after this fill's own record (and before others'
+            // uncommitted ones: a burst may pass the cap by a few).
+            let pattern = format!("{}/%", like_escape(key.provider()));
+            let recorded: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM larder_inflight WHERE key LIKE $1")
+                    .bind(&pattern)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if recorded > self.queue_cap {
+                tx.rollback().await?;
+                return Ok(Enqueued::Full);
+            }
         }
         let task = TaskBuilder::new(FetchJob::fetch(key, reason).to_bytes())
             .task_id(job_id)

@@ -243,3 +243,51 @@ async fn past_the_flight_cap_a_miss_is_refused_and_nothing_is_enqueued() {
     assert_eq!(r.status(), 202);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn past_a_providers_queue_cap_a_miss_is_queue_full_and_others_go_on() {
+    let app = TestApp::spawn_with(Options {
+        env: vec![("LARDER_QUEUE_MAX_PER_PROVIDER", "2".into())],
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    for id in 1..=2 {
+        let r = app
+            .get(&format!("/v1/tmdb/movie/{id}"))
+            .header("prefer", "wait=0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    let r = app
+        .get("/v1/tmdb/movie/3")
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "30");
+    assert_eq!(error_code(r).await, "queue-full");
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM larder_inflight WHERE key LIKE 'tmdb/%'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.db.count("SELECT count(*) FROM apalis.jobs").await,
+        2,
+        "nothing enqueued for the refused miss"
+    );
+    // Another provider's queue is its own.
+    let r = app
+        .get("/v1/openmeteo/forecast?latitude=1&longitude=2")
+        .header("prefer", "wait=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    app.stop().await;
+}

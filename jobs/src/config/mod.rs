@@ -64,6 +64,10 @@ pub struct Config {
     /// costs memory until its fill ends); past it a miss answers 503
     /// `overloaded` and nothing is enqueued.
     pub max_flights: usize,
+    /// `LARDER_QUEUE_MAX_PER_PROVIDER`: fills of one provider queued
+    /// (or deferred, or running) at once; past it a miss answers 503
+    /// `queue-full` and nothing is enqueued.
+    pub queue_max_per_provider: u64,
     /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
     /// `LARDER_DB_SYNCHRONOUS_COMMIT`: Postgres `synchronous_commit` for
@@ -201,6 +205,7 @@ impl Default for Config {
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
             max_flights: 10_000,
+            queue_max_per_provider: 10_000,
             db_max_connections: 20,
             metrics_listen: None,
             db_synchronous_commit: false,
@@ -342,6 +347,7 @@ impl Config {
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;
             "LARDER_MAX_FLIGHTS" => self.max_flights, parse;
+            "LARDER_QUEUE_MAX_PER_PROVIDER" => self.queue_max_per_provider, parse;
             "LARDER_DB_MAX_CONNECTIONS" => self.db_max_connections, parse;
             "LARDER_DB_SYNCHRONOUS_COMMIT" => self.db_synchronous_commit, |n, v| one_of(n, v, &bool_words);
             "LARDER_METRICS_LISTEN" => self.metrics_listen, |n, v| parse(n, v).map(Some);
