@@ -1,10 +1,20 @@
+# larder: one image for every role (all, api, worker, migrate, keys…).
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --bin larder
+# --locked: the image is built from Cargo.lock, never from newer crates.
+RUN cargo build --release --locked --bin larder
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/*
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/larder --create-home larder
 COPY --from=build /src/target/release/larder /usr/local/bin/larder
+USER larder
+WORKDIR /var/lib/larder
+ENV LARDER_LISTEN=0.0.0.0:8080
 EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
 CMD ["larder", "all"]
