@@ -277,10 +277,11 @@ async fn start_api(config: Arc<Config>, pool: PgPool) -> Result<larder_api::Api>
 }
 
 /// Create the database if needed, connect and migrate. The database may be
-/// starting alongside us (compose, systemd): retry for a minute.
+/// starting alongside us (compose, systemd): retry for ten seconds, then
+/// exit naming it (a supervisor's restart policy takes it from there).
 async fn connect(config: &Config, migrate: bool) -> Result<PgPool> {
     let url = &config.database_url.0;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let attempt = async {
             larder_jobs::db::create_if_missing(url).await?;
@@ -398,4 +399,39 @@ fn shutdown_signal() -> watch::Receiver<bool> {
 
 async fn wait_for(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|v| *v).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `larder --help` and `larder <cmd> --help` describe every command and
+    /// flag in a line.
+    #[test]
+    fn every_command_and_flag_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg
+                    .get_help()
+                    .is_none_or(|h| h.to_string().trim().is_empty())
+                {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cmd, "larder", &mut missing);
+        assert!(missing.is_empty(), "undescribed: {missing:?}");
+    }
 }

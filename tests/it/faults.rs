@@ -1,5 +1,6 @@
 //! Upstream faults and database outages.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -145,9 +146,10 @@ async fn stale_if_error_serves_the_old_entry_when_the_refresh_fails() {
 async fn database_outage_is_503_and_recovers_without_restart() {
     init_logs();
     let db = TestDb::new().await;
-    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let server = db.server();
+    let proxy = TcpProxy::start(&server).await;
     let upstream = Upstream::start().await;
-    let url = db.url.replace("127.0.0.1:5432", &proxy.addr.to_string());
+    let url = db.url.replace(&server, &proxy.addr.to_string());
     let mut env = env_for(&db, &upstream);
     env.insert("DATABASE_URL".into(), url.clone());
     let config = std::sync::Arc::new(larder_jobs::config::Config::load(None, &env).unwrap());
@@ -206,7 +208,8 @@ struct TcpProxy {
 }
 
 impl TcpProxy {
-    async fn start(target: &'static str) -> TcpProxy {
+    async fn start(target: &str) -> TcpProxy {
+        let target: Arc<str> = target.into();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (up, up_rx) = tokio::sync::watch::channel(true);
@@ -219,8 +222,9 @@ impl TcpProxy {
                     continue; // dropped: connection refused in effect
                 }
                 let mut down = up_rx.clone();
+                let target = target.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&*target).await else {
                         return;
                     };
                     tokio::select! {

@@ -60,6 +60,17 @@ impl TestDb {
         TestDb { name, url, pool }
     }
 
+    /// The server's `host:port`, as the URL names it.
+    pub fn server(&self) -> String {
+        let rest = self.url.split_once("://").map_or(&*self.url, |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        authority
+            .rsplit('@')
+            .next()
+            .unwrap_or(authority)
+            .to_string()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
             .fetch_one(&self.pool)

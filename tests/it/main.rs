@@ -7,6 +7,7 @@ mod upstream;
 mod auth;
 mod custom;
 mod faults;
+mod first_hour;
 mod hardening;
 mod lanes;
 mod processes;
