@@ -8,6 +8,7 @@
 //! is woken by the [`listen`]er's NOTIFY.
 
 pub mod auth;
+pub mod conn;
 pub mod flight;
 pub mod health;
 pub mod hot;
@@ -45,6 +46,10 @@ use crate::state::State;
 
 /// Most connections served at once; more wait in the accept backlog.
 const MAX_CONNECTIONS: usize = 8192;
+/// The largest request head (request line and headers) read.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// The longest request URI served; longer is a 414.
+const MAX_URI_BYTES: usize = 8 * 1024;
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(35);
 
@@ -129,8 +134,15 @@ impl Api {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
+            // Also the idle timeout: hyper runs it while it waits for the
+            // next request on a kept-alive connection.
+            .header_read_timeout(state.config.client_idle_timeout)
+            // A request head larger than this is a 431 (JSON, see conn.rs);
+            // the buffer cap bounds each connection's read buffer.
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_buf_size(2 * MAX_HEAD_BYTES)
             .keep_alive(true);
+        let write_timeout = state.config.client_write_timeout;
         tokio::pin!(shutdown);
         loop {
             let permit = tokio::select! {
@@ -154,7 +166,8 @@ impl Api {
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(route(state, req).await) }
             });
-            let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            let io = TokioIo::new(conn::ClientIo::new(stream, write_timeout));
+            let conn = graceful.watch(builder.serve_connection(io, service));
             tokio::spawn(async move {
                 let _ = conn.await;
                 drop(permit);
@@ -184,8 +197,11 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
     // Every route is a GET route, and answers HEAD the same way (hyper
     // sends no body for HEAD).
     let method_ok = req.method() == Method::GET || req.method() == Method::HEAD;
+    let uri_len = path.len() + req.uri().query().map_or(0, |q| q.len() + 1);
     let (label, result): (&'static str, Result<Reply, ApiError>) = if !method_ok {
         ("other", Err(ApiError::method()))
+    } else if uri_len > MAX_URI_BYTES {
+        ("other", Err(ApiError::uri_too_long()))
     } else if let Some(rest) = path.strip_prefix("/v1/") {
         match rest.split_once('/') {
             _ if rest == "providers" => (
@@ -240,6 +256,7 @@ fn status_label(s: StatusCode) -> &'static str {
         403 => "403",
         404 => "404",
         405 => "405",
+        414 => "414",
         429 => "429",
         500 => "500",
         502 => "502",

@@ -46,6 +46,13 @@ impl ApiError {
             "only GET and HEAD are served",
         )
     }
+    pub fn uri_too_long() -> Self {
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "the request URI is too long",
+        )
+    }
     /// larder at one of its own bounds: come back shortly.
     pub fn overloaded() -> Self {
         ApiError {

@@ -291,3 +291,103 @@ async fn past_a_providers_queue_cap_a_miss_is_queue_full_and_others_go_on() {
     assert_eq!(r.status(), 202);
     app.stop().await;
 }
+
+/// Send raw bytes; read the whole answer until the server closes.
+async fn raw(app: &TestApp, request: &[u8]) -> (u16, String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let shown = String::from_utf8_lossy(&request[..request.len().min(40)]).into_owned();
+    tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut out))
+        .await
+        .unwrap_or_else(|_| panic!("{shown}: the server did not close the connection"))
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head[9..12].parse().unwrap();
+    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, head.to_ascii_lowercase(), json)
+}
+
+#[tokio::test]
+async fn requests_hyper_cannot_parse_or_too_large_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let long_uri = format!(
+        "GET /v1/tmdb/movie/550?{} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        "a".repeat(10_000)
+    );
+    let huge_uri = format!(
+        "GET /v1/tmdb/movie/550?{} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_headers = format!(
+        "GET /livez HTTP/1.1\r\nhost: x\r\n{}\r\n",
+        (0..40)
+            .map(|i| format!("x-pad-{i}: {}\r\n", "b".repeat(2000)))
+            .collect::<String>()
+    );
+    let cases: [(&[u8], u16, &str); 5] = [
+        (b"G@T / HTTP/1.1\r\nhost: x\r\n\r\n", 400, "bad-request"),
+        (b"GET / HTTP/1.1\r\nbad header\r\n\r\n", 400, "bad-request"),
+        (long_uri.as_bytes(), 414, "uri-too-long"),
+        (huge_uri.as_bytes(), 431, "headers-too-large"),
+        (big_headers.as_bytes(), 431, "headers-too-large"),
+    ];
+    for (request, status, code) in cases {
+        let (got, head, body) = raw(&app, request).await;
+        let shown = String::from_utf8_lossy(&request[..request.len().min(40)]).into_owned();
+        assert_eq!(got, status, "{shown}: {head}");
+        assert_eq!(body["error"]["code"], code, "{shown}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    }
+    // The server is fine afterwards.
+    assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_or_never_finishes_its_request_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::with_env(&[
+        ("LARDER_CLIENT_WRITE_TIMEOUT", "1s"),
+        ("LARDER_CLIENT_IDLE_TIMEOUT", "1s"),
+    ])
+    .await;
+    // Pipelined requests, answers never read: the server's writes stall,
+    // then its reads, then ours; once it lets go of the connection, our
+    // next write fails.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(app.addr).await.unwrap();
+    let one = b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n".repeat(64);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Err(e) = s.write_all(&one).await {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("the server kept a client that reads nothing");
+    assert!(
+        matches!(
+            closed.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "{closed}"
+    );
+
+    // A connection that sends half a request head, and one kept alive
+    // and idle, are both closed.
+    for start in [&b"GET /livez HTTP/1.1\r\nhost:"[..], &b""[..]] {
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        s.write_all(start).await.unwrap();
+        let mut buf = Vec::new();
+        let r =
+            tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut buf)).await;
+        assert!(r.is_ok(), "the connection stayed open");
+    }
+    app.stop().await;
+}

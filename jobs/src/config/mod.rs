@@ -68,6 +68,15 @@ pub struct Config {
     /// (or deferred, or running) at once; past it a miss answers 503
     /// `queue-full` and nothing is enqueued.
     pub queue_max_per_provider: u64,
+    /// `LARDER_CLIENT_IDLE_TIMEOUT`: a client connection that has not sent
+    /// a whole request head for this long (a new connection, or one kept
+    /// alive between requests) is closed.
+    #[serde(with = "duration_str")]
+    pub client_idle_timeout: Duration,
+    /// `LARDER_CLIENT_WRITE_TIMEOUT`: a client that reads none of its answer
+    /// for this long is disconnected.
+    #[serde(with = "duration_str")]
+    pub client_write_timeout: Duration,
     /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
     /// `LARDER_DB_SYNCHRONOUS_COMMIT`: Postgres `synchronous_commit` for
@@ -206,6 +215,8 @@ impl Default for Config {
             hot_cache_bytes: 256 * 1024 * 1024,
             max_flights: 10_000,
             queue_max_per_provider: 10_000,
+            client_idle_timeout: Duration::from_secs(30),
+            client_write_timeout: Duration::from_secs(30),
             db_max_connections: 20,
             metrics_listen: None,
             db_synchronous_commit: false,
@@ -348,6 +359,8 @@ impl Config {
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;
             "LARDER_MAX_FLIGHTS" => self.max_flights, parse;
             "LARDER_QUEUE_MAX_PER_PROVIDER" => self.queue_max_per_provider, parse;
+            "LARDER_CLIENT_IDLE_TIMEOUT" => self.client_idle_timeout, dur;
+            "LARDER_CLIENT_WRITE_TIMEOUT" => self.client_write_timeout, dur;
             "LARDER_DB_MAX_CONNECTIONS" => self.db_max_connections, parse;
             "LARDER_DB_SYNCHRONOUS_COMMIT" => self.db_synchronous_commit, |n, v| one_of(n, v, &bool_words);
             "LARDER_METRICS_LISTEN" => self.metrics_listen, |n, v| parse(n, v).map(Some);
@@ -453,6 +466,14 @@ impl Config {
         }
         if self.upstream.attempts == 0 {
             return Err(Error::Config("upstream.attempts must be at least 1".into()));
+        }
+        for (name, t) in [
+            ("client_idle_timeout", self.client_idle_timeout),
+            ("client_write_timeout", self.client_write_timeout),
+        ] {
+            if t < Duration::from_millis(100) {
+                return Err(Error::Config(format!("{name} must be at least 100ms")));
+            }
         }
         Ok(())
     }

@@ -92,6 +92,8 @@ fn the_example_file_parses_and_states_the_defaults() {
     assert_eq!(example.hot_cache_bytes, d.hot_cache_bytes);
     assert_eq!(example.max_flights, d.max_flights);
     assert_eq!(example.queue_max_per_provider, d.queue_max_per_provider);
+    assert_eq!(example.client_idle_timeout, d.client_idle_timeout);
+    assert_eq!(example.client_write_timeout, d.client_write_timeout);
     assert_eq!(example.db_max_connections, d.db_max_connections);
     assert_eq!(example.db_synchronous_commit, d.db_synchronous_commit);
     assert_eq!(example.worker.concurrency, d.worker.concurrency);
