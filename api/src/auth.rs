@@ -1,11 +1,19 @@
-//! Service-key authentication. Verified tokens are remembered for a short
-//! while so the hit path needs no database round trip and no hashing (the
+//! Service-key authentication.
+//!
+//! Every API process holds the live keys in memory, by token hash (the
+//! [`Keyring`]), so an unknown token is refused without a database query:
+//! a flood of made-up tokens costs hashing, not Postgres. Keys created or
+//! revoked anywhere are announced (NOTIFY) and the keyring reloads before
+//! its next answer; an unknown token may also reload it, at most once a
+//! second, in case an announcement was missed. Verified tokens are
+//! remembered for a short while so the hit path needs no hashing (the
 //! memory is keyed by the presented token; only its SHA-256 is ever stored
-//! or logged). Revocations are announced and clear it in every process.
+//! or logged).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
@@ -15,16 +23,83 @@ use larder_jobs::keys::{Grant, hash_token, looks_like_token};
 use crate::reply::ApiError;
 use crate::state::State;
 
-/// How long a verified (or unknown) token is remembered.
+/// How long a verified token is remembered.
 pub const GRANT_TTL: Duration = Duration::from_secs(30);
+/// Keys held in memory; past it, tokens not among them are looked up.
+const MAX_KEYS: usize = 100_000;
+/// An unknown token reloads the keyring at most this often.
+const RELOAD_ON_UNKNOWN: Duration = Duration::from_secs(1);
 
-pub type Grants = moka::sync::Cache<String, Option<Arc<Grant>>>;
+pub type Grants = moka::sync::Cache<String, Arc<Grant>>;
 
 pub fn grant_cache() -> Grants {
     moka::sync::Cache::builder()
         .max_capacity(10_000)
         .time_to_live(GRANT_TTL)
         .build()
+}
+
+/// The live keys as last loaded.
+struct KeySet {
+    /// `State::grants_generation` when loading began.
+    generation: u64,
+    loaded: Instant,
+    /// False when there were more than `MAX_KEYS`.
+    complete: bool,
+    by_hash: HashMap<String, Arc<Grant>>,
+}
+
+#[derive(Default)]
+pub struct Keyring {
+    current: RwLock<Option<Arc<KeySet>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl Keyring {
+    fn get(&self) -> Option<Arc<KeySet>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The key set, loaded at `generation` (and after `asked`, if given):
+    /// loads it when it is older, one load at a time.
+    async fn at(&self, state: &State, asked: Option<Instant>) -> Result<Arc<KeySet>, ApiError> {
+        let usable = |set: &KeySet| {
+            set.generation == state.grants_generation.load(Ordering::SeqCst)
+                && asked.is_none_or(|t| set.loaded >= t)
+        };
+        if let Some(set) = self.get().filter(|s| usable(s)) {
+            return Ok(set);
+        }
+        let _one = self.loading.lock().await;
+        if let Some(set) = self.get().filter(|s| usable(s)) {
+            return Ok(set); // loaded while we waited
+        }
+        let generation = state.grants_generation.load(Ordering::SeqCst);
+        let loaded = Instant::now();
+        let rows = state.keys.live(MAX_KEYS as i64 + 1).await?;
+        let complete = rows.len() <= MAX_KEYS;
+        if !complete {
+            tracing::warn!(
+                "more than {MAX_KEYS} live service keys: the others are looked up per request"
+            );
+        }
+        let by_hash = rows
+            .into_iter()
+            .take(MAX_KEYS)
+            .map(|(hash, grant)| (hash, Arc::new(grant)))
+            .collect();
+        let set = Arc::new(KeySet {
+            generation,
+            loaded,
+            complete,
+            by_hash,
+        });
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(set.clone());
+        Ok(set)
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -44,25 +119,17 @@ pub async fn check(
     }
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <service key>"))?;
-    // Anything not shaped like a larder token is refused before it can cost
-    // a database query or a place in the grant cache.
+    // Anything not shaped like a larder token is refused before it costs
+    // even a hash.
     if !looks_like_token(token) {
         return Err(ApiError::unauthorized("unknown or revoked service key"));
     }
     let grant = match state.grants.get(token) {
         Some(g) => g,
-        None => {
-            // A revocation announced while we read must not be undone by
-            // remembering what we read.
-            let generation = state.grants_generation.load(Ordering::SeqCst);
-            let g = state.keys.verify(&hash_token(token)).await?.map(Arc::new);
-            if state.grants_generation.load(Ordering::SeqCst) == generation {
-                state.grants.insert(token.to_owned(), g.clone());
-            }
-            g
-        }
+        None => verify(state, token)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked service key"))?,
     };
-    let grant = grant.ok_or_else(|| ApiError::unauthorized("unknown or revoked service key"))?;
     if grant.expired(chrono::Utc::now()) {
         return Err(ApiError::unauthorized("service key expired"));
     }
@@ -74,4 +141,27 @@ pub async fn check(
         )));
     }
     Ok(())
+}
+
+/// The live key behind `token`, from the keyring.
+async fn verify(state: &State, token: &str) -> Result<Option<Arc<Grant>>, ApiError> {
+    let asked = Instant::now();
+    let hash = hash_token(token);
+    let mut set = state.keyring.at(state, None).await?;
+    let mut grant = set.by_hash.get(&hash).cloned();
+    if grant.is_none() && !set.complete {
+        grant = state.keys.verify(&hash).await?.map(Arc::new);
+    } else if grant.is_none() && set.loaded.elapsed() >= RELOAD_ON_UNKNOWN {
+        // Perhaps a key created elsewhere whose announcement we missed.
+        set = state.keyring.at(state, Some(asked)).await?;
+        grant = set.by_hash.get(&hash).cloned();
+    }
+    // A revocation announced since the set was loaded must not be undone
+    // by remembering what it said.
+    if let Some(g) = &grant
+        && state.grants_generation.load(Ordering::SeqCst) == set.generation
+    {
+        state.grants.insert(token.to_owned(), g.clone());
+    }
+    Ok(grant)
 }

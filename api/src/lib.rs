@@ -107,6 +107,7 @@ impl Api {
             lookups: lookup::Lookups::default(),
             resolutions: read::resolutions(),
             grants: auth::grant_cache(),
+            keyring: auth::Keyring::default(),
             grants_generation: AtomicU64::new(0),
             providers: ProviderSettings::all(&config),
             catalogue: config.catalogue(),

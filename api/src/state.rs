@@ -21,7 +21,9 @@ pub struct State {
     pub lookups: crate::lookup::Lookups,
     pub resolutions: crate::read::Resolutions,
     pub grants: crate::auth::Grants,
-    /// Bumped on every revocation notice (see `auth::check`).
+    pub keyring: crate::auth::Keyring,
+    /// Bumped on every key notice (created, revoked) and listener reconnect
+    /// (see `auth`).
     pub grants_generation: AtomicU64,
     pub providers: Vec<ProviderSettings>,
     /// Built-in and custom providers.

@@ -93,7 +93,11 @@ impl Keys {
         scopes: &[String],
         expires_in: Option<Duration>,
     ) -> Result<(KeyInfo, String), Error> {
-        self.create_in(&self.pool, name, scopes, expires_in).await
+        let mut tx = self.pool.begin().await?;
+        let created = self.create_in(&mut *tx, name, scopes, expires_in).await?;
+        notify_keys(&mut *tx, created.0.id).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn create_in<'e, E>(
@@ -142,7 +146,8 @@ impl Keys {
         if any {
             return Ok(None);
         }
-        let (_, token) = self.create_in(&mut *tx, "default", &[], None).await?;
+        let (info, token) = self.create_in(&mut *tx, "default", &[], None).await?;
+        notify_keys(&mut *tx, info.id).await?;
         tx.commit().await?;
         Ok(Some(token))
     }
@@ -165,13 +170,34 @@ impl Keys {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(KEYS_CHANNEL)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        notify_keys(&mut *tx, id).await?;
         tx.commit().await?;
         Ok(n > 0)
+    }
+
+    /// Every live key by token hash, at most `limit` of them (the API keeps
+    /// them in memory, so an unknown token costs no query).
+    pub async fn live(&self, limit: i64) -> Result<Vec<(String, Grant)>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, token_hash, scopes, expires_at FROM larder_keys
+             WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+             ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("token_hash")?,
+                    Grant {
+                        id: r.try_get("id")?,
+                        scopes: r.try_get("scopes")?,
+                        expires_at: r.try_get("expires_at")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// The live key whose token hashes to `token_hash`, if any.
@@ -192,6 +218,16 @@ impl Keys {
         })
         .transpose()
     }
+}
+
+/// Announce a key created or revoked: every API process reloads its keys.
+async fn notify_keys(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(KEYS_CHANNEL)
+        .bind(id.to_string())
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! Upstream faults and database outages.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -198,48 +197,6 @@ async fn database_outage_is_503_and_recovers_without_restart() {
     let _ = api_task.await;
     let _ = worker_task.await;
     db.drop_db().await;
-}
-
-/// A TCP proxy to Postgres that can cut every connection and refuse new
-/// ones: a database outage without touching the shared server.
-struct TcpProxy {
-    addr: std::net::SocketAddr,
-    up: tokio::sync::watch::Sender<bool>,
-}
-
-impl TcpProxy {
-    async fn start(target: &str) -> TcpProxy {
-        let target: Arc<str> = target.into();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (up, up_rx) = tokio::sync::watch::channel(true);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    return;
-                };
-                if !*up_rx.borrow() {
-                    continue; // dropped: connection refused in effect
-                }
-                let mut down = up_rx.clone();
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(&*target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = down.wait_for(|v| !*v) => {}
-                    }
-                });
-            }
-        });
-        TcpProxy { addr, up }
-    }
-
-    fn set_up(&self, up: bool) {
-        let _ = self.up.send(up);
-    }
 }
 
 #[tokio::test]

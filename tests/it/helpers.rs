@@ -300,3 +300,69 @@ pub async fn assert_disabled(path: &str, env: &'static str) {
     assert_eq!(app.upstream.count(), 0);
     app.stop().await;
 }
+
+/// A TCP proxy to Postgres that can cut every connection and refuse new
+/// ones (a database outage without touching the shared server), and counts
+/// the bytes clients send through it (the queries they make).
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    up: watch::Sender<bool>,
+    sent: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: &str) -> TcpProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, up_rx) = watch::channel(true);
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let target: Arc<str> = target.into();
+        let counter = sent.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*up_rx.borrow() {
+                    continue; // dropped: connection refused in effect
+                }
+                let mut down = up_rx.clone();
+                let target = target.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&*target).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = async {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        while let Ok(n) = cr.read(&mut buf).await {
+                            if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    };
+                    let back = tokio::io::copy(&mut sr, &mut cw);
+                    tokio::select! {
+                        _ = up => {}
+                        _ = back => {}
+                        _ = down.wait_for(|v| !*v) => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, up, sent }
+    }
+
+    pub fn set_up(&self, up: bool) {
+        let _ = self.up.send(up);
+    }
+
+    /// Bytes clients have sent to Postgres through the proxy.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
