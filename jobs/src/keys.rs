@@ -95,7 +95,7 @@ impl Keys {
     ) -> Result<(KeyInfo, String), Error> {
         let mut tx = self.pool.begin().await?;
         let created = self.create_in(&mut *tx, name, scopes, expires_in).await?;
-        notify_keys(&mut *tx, created.0.id).await?;
+        notify_keys(&mut tx, created.0.id).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -147,7 +147,7 @@ impl Keys {
             return Ok(None);
         }
         let (info, token) = self.create_in(&mut *tx, "default", &[], None).await?;
-        notify_keys(&mut *tx, info.id).await?;
+        notify_keys(&mut tx, info.id).await?;
         tx.commit().await?;
         Ok(Some(token))
     }
@@ -170,7 +170,7 @@ impl Keys {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        notify_keys(&mut *tx, id).await?;
+        notify_keys(&mut tx, id).await?;
         tx.commit().await?;
         Ok(n > 0)
     }
