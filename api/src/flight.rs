@@ -223,7 +223,10 @@ async fn run_flight(
     signals: &mut mpsc::UnboundedReceiver<Signal>,
 ) -> FillResult {
     let generation = state.hot.generation();
-    match state.store.enqueue(key, reason).await {
+    // The database calls are boxed: their futures are large and live only
+    // while they run, so a flight that waits (most of its life, and up to
+    // `max_flights` of them at once) keeps only its small waiting state.
+    match Box::pin(state.store.enqueue(key, reason)).await {
         Ok(Enqueued::Fresh(entry)) => {
             return cache_entry(state, generation, key, &entry);
         }
@@ -245,16 +248,16 @@ async fn run_flight(
             signal = signals.recv() => match signal {
                 Some(Signal::Notice(FillNotice::Stored)) => {
                     tracing::debug!(key = %key, "fill notice received");
-                    return read_entry(state, key).await;
+                    return Box::pin(read_entry(state, key)).await;
                 }
-                Some(Signal::Notice(FillNotice::Failed(failure))) => match state.store.in_flight(key).await {
+                Some(Signal::Notice(FillNotice::Failed(failure))) => match Box::pin(state.store.in_flight(key)).await {
                     // Another fill of this key is under way (this notice was
                     // an earlier fill's): wait for that one.
                     Ok(true) => continue,
                     Ok(false) | Err(_) => return FillResult::Failed(failure),
                 },
-                Some(Signal::Recheck) => match state.store.in_flight(key).await {
-                    Ok(false) => return read_entry(state, key).await,
+                Some(Signal::Recheck) => match Box::pin(state.store.in_flight(key)).await {
+                    Ok(false) => return Box::pin(read_entry(state, key)).await,
                     Ok(true) | Err(_) => continue,
                 },
                 None => return FillResult::Expired,
