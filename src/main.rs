@@ -15,6 +15,12 @@ use larder_jobs::store::Store;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
+/// mimalloc rather than the system allocator: it hands freed memory back to
+/// the system (glibc kept ~450 MiB resident after 20,000 flights had ended),
+/// and it is faster on the many small allocations of the hit path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "larder",
