@@ -2,7 +2,7 @@
 # larder benchmarks (see BENCHMARKS.md). Needs nginx and wrk (installed from
 # Debian's packages when missing) and the local PostgreSQL. Release builds.
 #   bench/run.sh            all four
-#   bench/run.sh hit        one of: hit wake coalesce throughput isolation
+#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -127,5 +127,39 @@ if [[ $what == all || $what == isolation ]]; then
     curl -sS -o /dev/null "${auth[@]}" -H 'prefer: wait=0' "http://127.0.0.1:8383/v1/openmeteo/forecast?latitude=$i&longitude=1"
   done
   fills 2000 "with 200 Open-Meteo fills queued"
+  stop_all
+fi
+
+if [[ $what == all || $what == memory ]]; then
+  # Resident memory of one API process under hostile traffic (issue 7):
+  # 20,000 distinct misses pending (no worker runs, so every fill stays
+  # pending; caps raised so that all are taken), the same after a worker has
+  # drained them, 20,000 padded spellings of one key, and the hot cache
+  # filled far past its budget.
+  rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+  start_fixture 9184 0
+  LARDER_MAX_FLIGHTS=30000 LARDER_QUEUE_MAX_PER_PROVIDER=30000 start_larder memory 8384 9184 api
+  api_pid=${pids[-1]}
+  echo "memory: one API process (release), RSS in MiB"
+  "$bin/larder-bench" flood --api http://127.0.0.1:8384 --token "$token" --pid "$api_pid" --kind misses --n 20000
+  env "${common_env[@]}" LARDER_TMDB_BASE_URL=http://127.0.0.1:9184 \
+    "$bin/larder" --no-migrate worker --concurrency 64 >"$work/memworker.out" 2>"$work/memworker.err" & wpids+=($!)
+  for _ in $(seq 1 600); do
+    left=$(psql "$DATABASE_URL" -Atqc "SELECT count(*) FROM larder_inflight")
+    [[ $left == 0 ]] && break
+    sleep 0.5
+  done
+  sleep 2 # flights end a moment after their fill's notice
+  echo "  after a worker drained them ($left in flight): RSS $(rss "$api_pid") MiB"
+  "$bin/larder-bench" flood --api http://127.0.0.1:8384 --token "$token" --pid "$api_pid" --kind padded --n 20000
+  stop_all
+  wpids=()
+  start_fixture 9185 0
+  LARDER_HOT_CACHE_BYTES=$((64 * 1024 * 1024)) start_larder hot 8385 9185 api
+  hot_pid=${pids[-1]}
+  env "${common_env[@]}" LARDER_TMDB_BASE_URL=http://127.0.0.1:9185 \
+    "$bin/larder" --no-migrate worker --concurrency 64 >"$work/hotworker.out" 2>"$work/hotworker.err" & pids+=($!)
+  echo "  hot cache budget 64 MiB, $(wc -c <tests/fixtures/tmdb/movie/550.json)-byte documents:"
+  "$bin/larder-bench" flood --api http://127.0.0.1:8385 --token "$token" --pid "$hot_pid" --kind fills --n 40000 --first-id 7000000
   stop_all
 fi
