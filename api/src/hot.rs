@@ -83,7 +83,10 @@ impl HotEntry {
     }
 }
 
-/// Size-bounded (by body bytes), keyed by the key's xxh3.
+/// Fixed cost of one hot entry beyond its texts.
+const ENTRY_OVERHEAD: usize = 400;
+
+/// Size-bounded (by what entries weigh), keyed by the key's xxh3.
 ///
 /// Every removal bumps a generation. A reader captures it before reading
 /// the database and inserts what it read only if no removal happened
@@ -101,7 +104,12 @@ impl HotCache {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, e: &Arc<HotEntry>| {
-                    (e.body.len() + e.key.len() + 256)
+                    // What an entry really holds: its body, key and header
+                    // texts, and the fixed parts (the entry and its Arc,
+                    // moka's node, order-queue links and map slot: about
+                    // 400 bytes). `bench/run.sh memory` checks the sum.
+                    let texts = e.key.len() + e.content_type.len() + e.etag.len();
+                    (e.body.len() + texts + ENTRY_OVERHEAD)
                         .try_into()
                         .unwrap_or(u32::MAX)
                 })
