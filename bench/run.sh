@@ -161,5 +161,7 @@ if [[ $what == all || $what == memory ]]; then
     "$bin/larder" --no-migrate worker --concurrency 64 >"$work/hotworker.out" 2>"$work/hotworker.err" & pids+=($!)
   echo "  hot cache budget 64 MiB, $(wc -c <tests/fixtures/tmdb/movie/550.json)-byte documents:"
   "$bin/larder-bench" flood --api http://127.0.0.1:8385 --token "$token" --pid "$hot_pid" --kind fills --n 40000 --first-id 7000000
+  echo "  one cached key, never scraped by Prometheus:"
+  "$bin/larder-bench" flood --api http://127.0.0.1:8385 --token "$token" --pid "$hot_pid" --kind hits --n 400000 --first-id 7000000
   stop_all
 fi

@@ -78,6 +78,18 @@ pub fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_ok() {
                 names::describe();
+                // Histograms keep every sample until drained: without
+                // upkeep, a process nobody scrapes grows by 8 bytes per
+                // request, forever.
+                let upkeep = handle.clone();
+                let _ = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        }
+                    });
             }
             handle
         })

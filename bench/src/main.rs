@@ -75,7 +75,7 @@ enum Cmd {
         pid: u32,
         /// `misses` (distinct keys, `Prefer: wait=0`), `padded` (one key,
         /// N distinct but equivalent spellings), `fills` (distinct keys,
-        /// waited for: they end up in the hot cache).
+        /// waited for: they end up in the hot cache), `hits` (one cached key).
         #[arg(long)]
         kind: String,
         #[arg(long, default_value_t = 20_000)]
@@ -415,6 +415,7 @@ async fn flood(
             let (url, wait) = match kind {
                 "misses" => (format!("{api}/v1/tmdb/movie/{}", first_id + i as u64), 0),
                 "fills" => (format!("{api}/v1/tmdb/movie/{}", first_id + i as u64), 30),
+                "hits" => (format!("{api}/v1/tmdb/movie/{first_id}"), 30),
                 _ => (
                     format!("{api}/v1/openmeteo/forecast?{}", padded_query(i)),
                     0,
