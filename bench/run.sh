@@ -2,7 +2,7 @@
 # larder benchmarks (see BENCHMARKS.md). Needs nginx and wrk (installed from
 # Debian's packages when missing) and the local PostgreSQL. Release builds.
 #   bench/run.sh            all four
-#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory
+#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -163,5 +163,38 @@ if [[ $what == all || $what == memory ]]; then
   "$bin/larder-bench" flood --api http://127.0.0.1:8385 --token "$token" --pid "$hot_pid" --kind fills --n 40000 --first-id 7000000
   echo "  one cached key, never scraped by Prometheus:"
   "$bin/larder-bench" flood --api http://127.0.0.1:8385 --token "$token" --pid "$hot_pid" --kind hits --n 400000 --first-id 7000000
+  stop_all
+fi
+
+if [[ $what == all || $what == scaleout ]]; then
+  # Issue 12's storm: 4 `larder api` + 4 `larder worker` (defaults: worker
+  # concurrency 16, pools sized by role), PostgreSQL with its defaults, an
+  # upstream answering in 200 ms, 6,000 distinct misses from 256 clients
+  # with `Prefer: wait=20`, spread over the four APIs.
+  start_fixture 9186 200
+  apis=()
+  for i in 1 2 3 4; do
+    start_larder "scale-api$i" $((8390 + i)) 9186 api
+    apis+=("http://127.0.0.1:$((8390 + i))")
+  done
+  for i in 1 2 3 4; do
+    env "${common_env[@]}" LARDER_LOG_FORMAT=json RUST_LOG=warn LARDER_TMDB_BASE_URL=http://127.0.0.1:9186 \
+      "$bin/larder" --no-migrate worker >"$work/scale-worker$i.out" 2>"$work/scale-worker$i.err" & pids+=($!)
+  done
+  peak_file="$work/peak"
+  echo 0 >"$peak_file"
+  ( peak=0
+    while :; do
+      n=$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'" 2>/dev/null || echo "$peak")
+      (( n > peak )) && { peak=$n; echo "$peak" >"$peak_file"; }
+      sleep 0.2
+    done ) & pids+=($!)
+  echo "scaleout: 4 API + 4 worker processes (release), max_connections $(psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'SHOW max_connections')"
+  "$bin/larder-bench" storm --apis "$(IFS=,; echo "${apis[*]}")" --token "$token" \
+    --fixture http://127.0.0.1:9186 --n 6000 --clients 256 --wait 20
+  echo "  peak PostgreSQL client connections (ours and the monitor's): $(cat "$peak_file")"
+  echo "  pool time-outs logged: $(cat "$work"/scale-*.err | grep -c 'pool timed out' || true)," \
+    "jobs handed back: $(cat "$work"/scale-*.err | grep -c 'job could not finish' || true)," \
+    "worker restarts: $(cat "$work"/scale-*.err | grep -c 'starting again' || true)"
   stop_all
 fi

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use larder_jobs::config::{AuthMode, Config, LogFormat, ProcessEnv};
+use larder_jobs::db::Role;
 use larder_jobs::keys::Keys;
 use larder_jobs::provider::ProviderSettings;
 use larder_jobs::store::Store;
@@ -193,14 +194,49 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
                 Err(why) => eprintln!("provider {}: disabled: {why}", p.def.id),
             }
         }
+        let c = config.worker.concurrency;
+        let sized = |role| {
+            let main = config
+                .db_max_connections
+                .unwrap_or_else(|| larder_jobs::db::budget(role));
+            larder_jobs::db::total(role, main)
+        };
+        eprintln!(
+            "database connections per process: api {}, worker {} (concurrency {c}), all {}; \
+             {} (README: Scaling out)",
+            sized(Role::Api),
+            sized(Role::Worker { concurrency: c }),
+            sized(Role::All { concurrency: c }),
+            if config.db_max_connections.is_some() {
+                "LARDER_DB_MAX_CONNECTIONS, plus 3 for a worker's queue"
+            } else {
+                "api 8; worker 3 for the queue + concurrency/2 for fills (at most 7)"
+            },
+        );
         println!("{}", toml::to_string_pretty(&effective)?);
         return Ok(());
     }
+    let concurrency = config.worker.concurrency;
+    let role = match command {
+        Command::Api { .. } => Role::Api,
+        Command::Worker { .. } => Role::Worker { concurrency },
+        Command::All { .. } => Role::All { concurrency },
+        _ => Role::Tool,
+    };
     let pool = connect(
         &config,
+        role,
         !cli.no_migrate || matches!(command, Command::Migrate),
     )
     .await?;
+    // A worker's queue takes its connections first (see `db::queue_pool`).
+    let queue_pool = match role {
+        Role::Worker { .. } | Role::All { .. } => Some(
+            larder_jobs::db::queue_pool(&config.database_url.0, config.db_synchronous_commit)
+                .await?,
+        ),
+        _ => None,
+    };
     match command {
         Command::Migrate => {
             println!("migrations applied");
@@ -226,7 +262,7 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
             if let Some(addr) = config.metrics_listen {
                 tokio::spawn(larder_api::serve_metrics(addr, wait_for(shutdown.clone())));
             }
-            larder_worker::run(config, pool, concurrency, wait_for(shutdown)).await?;
+            larder_worker::run(config, pool, queue_pool, concurrency, wait_for(shutdown)).await?;
             Ok(())
         }
         Command::All { .. } => {
@@ -237,6 +273,7 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
             let worker = tokio::spawn(larder_worker::run(
                 config,
                 pool,
+                queue_pool,
                 concurrency,
                 wait_for(shutdown.clone()),
             ));
@@ -285,19 +322,27 @@ async fn start_api(config: Arc<Config>, pool: PgPool) -> Result<larder_api::Api>
 /// Create the database if needed, connect and migrate. The database may be
 /// starting alongside us (compose, systemd): retry for ten seconds, then
 /// exit naming it (a supervisor's restart policy takes it from there).
-async fn connect(config: &Config, migrate: bool) -> Result<PgPool> {
+async fn connect(config: &Config, role: Role, migrate: bool) -> Result<PgPool> {
     let url = &config.database_url.0;
+    let size = config
+        .db_max_connections
+        .unwrap_or_else(|| larder_jobs::db::budget(role));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let attempt = async {
             larder_jobs::db::create_if_missing(url).await?;
-            let pool = larder_jobs::db::pool_with(
-                url,
-                config.db_max_connections,
-                config.db_synchronous_commit,
-            )?;
+            let pool = larder_jobs::db::pool_with(url, size, config.db_synchronous_commit)?;
             if migrate {
                 larder_jobs::db::migrate(&pool).await?;
+            }
+            if role != Role::Tool {
+                match larder_jobs::db::check_room(&pool, larder_jobs::db::total(role, size)).await {
+                    Ok(None) => tracing::debug!(connections = size, "database pool fits"),
+                    Ok(Some(warning)) => tracing::warn!("{warning}"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "could not read the server's connection limits")
+                    }
+                }
             }
             Ok::<_, larder_jobs::Error>(pool)
         };

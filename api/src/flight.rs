@@ -32,6 +32,8 @@ pub enum FillResult {
     Failed(Failure),
     /// The database could not be reached to enqueue or read.
     Unavailable,
+    /// The database had no connection free to enqueue or read.
+    Busy,
     /// No word within [`FLIGHT_MAX`] (or the entry vanished right after).
     Expired,
     /// This process follows as many fills as it may: nothing was enqueued.
@@ -236,6 +238,10 @@ async fn run_flight(
         }
         Ok(Enqueued::Started) => {}
         Ok(Enqueued::Full) => return FillResult::QueueFull,
+        Err(e) if e.is_overloaded() => {
+            tracing::warn!(error = %e, "enqueue shed: the database is busy");
+            return FillResult::Busy;
+        }
         Err(e) => {
             tracing::warn!(error = %e, "enqueue failed");
             return FillResult::Unavailable;
@@ -273,7 +279,11 @@ async fn read_entry(state: &State, key: &CacheKey) -> FillResult {
         Ok(None) => FillResult::Expired,
         Err(e) => {
             tracing::warn!(error = %e, "reading a filled entry failed");
-            FillResult::Unavailable
+            if e.is_overloaded() {
+                FillResult::Busy
+            } else {
+                FillResult::Unavailable
+            }
         }
     }
 }

@@ -101,6 +101,7 @@ fn answer_fill(
         }
         Some(FillResult::Failed(failure)) => stale_or(ApiError::fill_failed(provider, failure)),
         Some(FillResult::Unavailable) => stale_or(ApiError::unavailable()),
+        Some(FillResult::Busy) => stale_or(ApiError::database_busy()),
         Some(FillResult::Overloaded) => stale_or(ApiError::overloaded()),
         Some(FillResult::QueueFull) => stale_or(ApiError::queue_full(provider)),
         Some(FillResult::Expired) | None => match &fallback {

@@ -64,6 +64,18 @@ impl ApiError {
             )
         }
     }
+    /// The database has no connection for us right now (pool exhausted,
+    /// server at its connection limit): shed, come back shortly.
+    pub fn database_busy() -> Self {
+        ApiError {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the database has no connection free; try again shortly",
+            )
+        }
+    }
     /// The provider's queue is at its cap: come back when it has drained.
     pub fn queue_full(provider: &str) -> Self {
         ApiError {
@@ -142,7 +154,10 @@ impl From<RequestError> for ApiError {
 
 impl From<larder_jobs::Error> for ApiError {
     fn from(e: larder_jobs::Error) -> Self {
-        if e.is_unavailable() {
+        if e.is_overloaded() {
+            tracing::warn!(error = %e, "database busy; request shed");
+            ApiError::database_busy()
+        } else if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             ApiError::unavailable()
         } else {

@@ -85,6 +85,27 @@ enum Cmd {
         #[arg(long, default_value_t = 5_000_000)]
         first_id: u64,
     },
+    /// A miss storm: N distinct keys from C concurrent clients spread over
+    /// several API processes; answers by status, time, upstream calls per
+    /// key (from the fixture).
+    Storm {
+        /// Comma-separated API base URLs.
+        #[arg(long, value_delimiter = ',')]
+        apis: Vec<String>,
+        #[arg(long)]
+        token: String,
+        /// The fixture upstream, for its call counts.
+        #[arg(long)]
+        fixture: String,
+        #[arg(long, default_value_t = 6000)]
+        n: usize,
+        #[arg(long, default_value_t = 256)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        wait: u64,
+        #[arg(long, default_value_t = 9_000_000)]
+        first_id: u64,
+    },
     /// Fetch jobs per second through the queue (workers run separately).
     Throughput {
         #[arg(long)]
@@ -116,6 +137,15 @@ async fn main() -> Result<()> {
             first_id,
         } => coalesce(&api, &token, callers, rounds, upstream_ms, first_id).await,
         Cmd::Throughput { db, n, first_id } => throughput(&db, n, first_id).await,
+        Cmd::Storm {
+            apis,
+            token,
+            fixture,
+            n,
+            clients,
+            wait,
+            first_id,
+        } => storm(&apis, &token, &fixture, n, clients, wait, first_id).await,
         Cmd::Flood {
             api,
             token,
@@ -128,13 +158,29 @@ async fn main() -> Result<()> {
     }
 }
 
+/// Upstream calls per path, as the fixture saw them.
+type Calls = Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>;
+
 async fn fixture(addr: &str, delay: Duration) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let calls: Calls = Arc::default();
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
+        let calls = calls.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+            let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                let calls = calls.clone();
+                async move {
+                let path = req.uri().path().to_string();
+                if path == "/__calls" {
+                    // Keys fetched, and those fetched more than once.
+                    let calls = calls.lock().unwrap();
+                    let twice = calls.values().filter(|n| **n > 1).count();
+                    let body = format!("{} {twice}", calls.len());
+                    return Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))));
+                }
+                *calls.lock().unwrap().entry(path).or_default() += 1;
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
@@ -146,6 +192,7 @@ async fn fixture(addr: &str, delay: Duration) -> Result<()> {
                 r.headers_mut()
                     .insert("cache-control", "public, max-age=3600".parse().unwrap());
                 Ok::<_, Infallible>(r)
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -449,6 +496,57 @@ async fn flood(
         started.elapsed().as_secs_f64(),
         after - before,
         (after - before) * 1024.0 / n as f64,
+    );
+    Ok(())
+}
+
+async fn storm(
+    apis: &[String],
+    token: &str,
+    fixture: &str,
+    n: usize,
+    clients: usize,
+    wait: u64,
+    first_id: u64,
+) -> Result<()> {
+    use futures_util::StreamExt;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(wait + 30))
+        .build()?;
+    let started = Instant::now();
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    let mut answers = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let url = format!("{}/v1/tmdb/movie/{}", apis[i % apis.len()], first_id + i as u64);
+            let req = http
+                .get(url)
+                .bearer_auth(token)
+                .header("prefer", format!("wait={wait}"));
+            async move {
+                match req.send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16().to_string();
+                        let _ = r.bytes().await;
+                        status
+                    }
+                    Err(e) if e.is_timeout() => "client timeout".into(),
+                    Err(_) => "connection error".into(),
+                }
+            }
+        })
+        .buffer_unordered(clients);
+    while let Some(status) = answers.next().await {
+        *statuses.entry(status).or_default() += 1;
+    }
+    let took = started.elapsed().as_secs_f64();
+    let calls = http.get(format!("{fixture}/__calls")).send().await?.text().await?;
+    let (fetched, twice) = calls.split_once(' ').context("fixture stats")?;
+    println!(
+        "  {n} misses over {} API processes from {clients} clients (wait={wait}): {took:.1} s, \
+         {:.0} answers/s; answers {statuses:?}; keys fetched upstream {fetched}, more than once {twice}",
+        apis.len(),
+        n as f64 / took,
     );
     Ok(())
 }

@@ -29,9 +29,23 @@ impl Error {
                         | sqlx::Error::Tls(_)
                         | sqlx::Error::Protocol(_)
                         | sqlx::Error::WorkerCrashed
-                ) || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+                ) || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c.starts_with("53")))
             }
             Error::Queue(_) => true,
+            _ => false,
+        }
+    }
+
+    /// True when the database is there but has no connection for us right
+    /// now: the pool waited its acquire time-out, or the server refused a
+    /// new connection (too many clients, insufficient resources). The API
+    /// sheds these as 503 `overloaded` with `Retry-After`.
+    pub fn is_overloaded(&self) -> bool {
+        match self {
+            Error::Database(sqlx::Error::PoolTimedOut) => true,
+            Error::Database(sqlx::Error::Database(d)) => {
+                d.code().is_some_and(|c| c.starts_with("53"))
+            }
             _ => false,
         }
     }

@@ -163,7 +163,13 @@ async fn database_outage_is_503_and_recovers_without_restart() {
     };
     let api_task = tokio::spawn(api.run(stopper(rx.clone())));
     let concurrency = config.worker.concurrency;
-    let worker_task = tokio::spawn(larder_worker::run(config, pool, concurrency, stopper(rx)));
+    let worker_task = tokio::spawn(larder_worker::run(
+        config,
+        pool,
+        None,
+        concurrency,
+        stopper(rx),
+    ));
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(format!("http://{addr}{path}")).send();
     eventually(Duration::from_secs(10), || async {

@@ -197,7 +197,7 @@ impl TestApp {
         if opts.worker {
             let concurrency = config.worker.concurrency;
             tasks.push(tokio::spawn(async move {
-                larder_worker::run(config, pool, concurrency, wait(stop_rx))
+                larder_worker::run(config, pool, None, concurrency, wait(stop_rx))
                     .await
                     .unwrap()
             }));

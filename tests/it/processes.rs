@@ -538,3 +538,146 @@ async fn two_worker_processes_share_one_login_token() {
     }
     db.drop_db().await;
 }
+
+/// Distinct misses at once through real processes; every answer's status.
+async fn storm(
+    http: &reqwest::Client,
+    api: SocketAddr,
+    ids: std::ops::Range<u32>,
+    wait: u32,
+) -> Vec<(u32, u16, String)> {
+    let calls = ids.map(|id| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(format!("http://{api}/v1/tmdb/movie/{id}"))
+                .header("prefer", format!("wait={wait}"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            (id, status, body)
+        }
+    });
+    join_all(calls).await
+}
+
+/// Upstream calls per movie id.
+fn calls_per_id(upstream: &Upstream) -> BTreeMap<String, usize> {
+    let mut calls = BTreeMap::new();
+    for h in upstream.hits() {
+        *calls.entry(h.path).or_default() += 1;
+    }
+    calls
+}
+
+#[tokio::test]
+async fn a_worker_with_fewer_connections_than_jobs_finishes_every_job_once() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    upstream.set_delay(Duration::from_millis(100));
+    let env = env_for(&db, &upstream);
+    let api = start(&["api"], &env).await;
+    let mut small = env.clone();
+    // Two connections for sixteen jobs at once (and the queue's own three).
+    small.insert("LARDER_DB_MAX_CONNECTIONS".into(), "2".into());
+    let worker = start(&["worker", "--concurrency", "16"], &small).await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(150)
+        .build()
+        .unwrap();
+    ready(&http, api.addr.unwrap()).await;
+    let answers = storm(&http, api.addr.unwrap(), 20_000..20_120, 30).await;
+    for (id, status, body) in &answers {
+        assert_eq!(*status, 404, "movie {id}: {body}"); // the fixture knows none of them
+    }
+    let calls = calls_per_id(&upstream);
+    assert_eq!(calls.len(), 120, "{calls:?}");
+    assert!(calls.values().all(|n| *n == 1), "{calls:?}");
+    exits_cleanly(api).await;
+    exits_cleanly(worker).await;
+    db.drop_db().await;
+}
+
+/// PostgreSQL refusing connections (the role's CONNECTION LIMIT, below
+/// what the pools would open): answers are shed as 503 `overloaded` or
+/// wait, never a 5xx that blames the upstream; and it all recovers.
+#[tokio::test]
+async fn postgres_refusing_connections_sheds_and_recovers_never_blaming_the_upstream() {
+    init_logs();
+    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
+    let run = std::env::var("LARDER_TEST_RUN").unwrap_or_else(|_| "0".into());
+    let name = format!("larder_t_{run}_{:08x}", rand::random::<u32>());
+    for sql in [
+        format!("CREATE ROLE {name} LOGIN CONNECTION LIMIT 9"),
+        format!("CREATE DATABASE {name} OWNER {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let url = {
+        let base = admin_url();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let (scheme, rest) = prefix.split_once("://").unwrap();
+        let server = rest.rsplit('@').next().unwrap();
+        format!("{scheme}://{name}@{server}/{name}")
+    };
+    let upstream = Upstream::start().await;
+    upstream.set_delay(Duration::from_millis(50));
+    let fake = TestDb {
+        name: name.clone(),
+        url: url.clone(),
+        pool: admin.clone(),
+    };
+    let env = env_for(&fake, &upstream);
+    // `all` may open 18 connections; the role may have 9.
+    let app = start(&["all"], &env).await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(300)
+        .build()
+        .unwrap();
+    ready(&http, app.addr.unwrap()).await;
+    let answers = storm(&http, app.addr.unwrap(), 30_000..30_300, 5).await;
+    for (id, status, body) in &answers {
+        match status {
+            404 | 202 => {}
+            503 => assert!(body.contains("\"overloaded\""), "movie {id}: {body}"),
+            _ => panic!("movie {id}: {status} {body}"),
+        }
+    }
+    // Recovery: every key is answered in the end, filled once.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let again = storm(&http, app.addr.unwrap(), 30_000..30_300, 5).await;
+        let mut seen = BTreeMap::<u16, usize>::new();
+        for (_, s, _) in &again {
+            *seen.entry(*s).or_default() += 1;
+        }
+        if seen.keys().all(|s| *s == 404) {
+            break;
+        }
+        let sample: Vec<_> = again.iter().filter(|a| a.1 != 404).take(3).collect();
+        assert!(
+            Instant::now() < deadline,
+            "no recovery: {seen:?} {sample:?}"
+        );
+    }
+    let calls = calls_per_id(&upstream);
+    assert_eq!(calls.len(), 300);
+    let twice: Vec<_> = calls.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "keys fetched more than once: {twice:?}");
+    exits_cleanly(app).await;
+    for sql in [
+        format!("DROP DATABASE {name} WITH (FORCE)"),
+        format!("DROP ROLE {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+}

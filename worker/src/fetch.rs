@@ -267,10 +267,12 @@ impl Fetcher {
                 })
             }
             Err(Stop::Failed(failure)) => {
-                self.store.fail(key, Some(job_id), failure).await?;
+                // Recorded first: a client told of the failure finds
+                // `/health` already saying so.
                 if failure.kind != FailKind::Overloaded {
                     self.reporter.failed(settings.def.id, failure).await;
                 }
+                self.store.fail(key, Some(job_id), failure).await?;
                 Ok(Outcome::Failed(failure.kind))
             }
             Err(Stop::Defer { after, slot }) => {

@@ -92,6 +92,13 @@ async fn handle(
             Ok(())
         }
         Err(e) => {
+            // The database is busy or away: pause (with jitter) before the
+            // job goes back to the queue, so a storm of failing jobs is not
+            // run again at once, adding to the load that failed them.
+            if e.is_unavailable() || e.is_overloaded() {
+                let pause = Duration::from_millis(500 + rand::random::<u64>() % 1500);
+                tokio::time::sleep(pause).await;
+            }
             tracing::warn!(error = %e, "job could not finish; the queue will run it again");
             Err(Box::new(e))
         }
@@ -108,10 +115,20 @@ async fn handle(
 pub async fn run(
     config: Arc<Config>,
     pool: PgPool,
+    queue_pool: Option<PgPool>,
     concurrency: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let fetcher = Arc::new(Fetcher::new(config.clone(), Store::new(pool.clone()))?);
+    // The queue (apalis: its LISTEN, polls, acks, heartbeats) has a pool of
+    // its own, so fills that use up theirs never starve the poller. Best
+    // opened by the caller before anything else (`db::queue_pool`).
+    let queue_pool = match queue_pool {
+        Some(p) => p,
+        None => larder_jobs::db::queue_pool(&config.database_url.0, config.db_synchronous_commit)
+            .await
+            .map_err(|e| Error::Setup(e.to_string()))?,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -127,7 +144,7 @@ pub async fn run(
         let started = std::time::Instant::now();
         let result = run_once(
             &config,
-            &pool,
+            &queue_pool,
             concurrency,
             fetcher.clone(),
             stop_rx.clone(),

@@ -77,8 +77,10 @@ pub struct Config {
     /// for this long is disconnected.
     #[serde(with = "duration_str")]
     pub client_write_timeout: Duration,
-    /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process.
-    pub db_max_connections: u32,
+    /// `LARDER_DB_MAX_CONNECTIONS`: pool size per process. Unset: sized
+    /// from what the process runs (see `db::budget`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_max_connections: Option<u32>,
     /// `LARDER_DB_SYNCHRONOUS_COMMIT`: Postgres `synchronous_commit` for
     /// larder's connections. Off by default: everything larder writes can be
     /// fetched again, and a database crash then loses at most the last fraction
@@ -217,7 +219,7 @@ impl Default for Config {
             queue_max_per_provider: 10_000,
             client_idle_timeout: Duration::from_secs(30),
             client_write_timeout: Duration::from_secs(30),
-            db_max_connections: 20,
+            db_max_connections: None,
             metrics_listen: None,
             db_synchronous_commit: false,
             worker: WorkerConfig::default(),
@@ -361,7 +363,7 @@ impl Config {
             "LARDER_QUEUE_MAX_PER_PROVIDER" => self.queue_max_per_provider, parse;
             "LARDER_CLIENT_IDLE_TIMEOUT" => self.client_idle_timeout, dur;
             "LARDER_CLIENT_WRITE_TIMEOUT" => self.client_write_timeout, dur;
-            "LARDER_DB_MAX_CONNECTIONS" => self.db_max_connections, parse;
+            "LARDER_DB_MAX_CONNECTIONS" => self.db_max_connections, |n, v| parse(n, v).map(Some);
             "LARDER_DB_SYNCHRONOUS_COMMIT" => self.db_synchronous_commit, |n, v| one_of(n, v, &bool_words);
             "LARDER_METRICS_LISTEN" => self.metrics_listen, |n, v| parse(n, v).map(Some);
             "LARDER_WORKER_CONCURRENCY" => self.worker.concurrency, parse;

@@ -133,7 +133,7 @@ fn every_env_variable_lands_in_its_field() {
     .unwrap();
     assert_eq!(c.wait_budget, Duration::from_secs(3));
     assert_eq!(c.hot_cache_bytes, 0);
-    assert_eq!(c.db_max_connections, 7);
+    assert_eq!(c.db_max_connections, Some(7));
     assert!(c.db_synchronous_commit);
     assert_eq!(c.metrics_listen.unwrap().port(), 9464);
     assert_eq!(c.worker.concurrency, 3);
