@@ -14,6 +14,7 @@ pub mod health;
 pub mod hot;
 pub mod listen;
 pub mod lookup;
+pub mod meter;
 pub mod read;
 pub mod reply;
 pub mod state;
@@ -41,6 +42,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::meter::Route;
 use crate::reply::{ApiError, Reply};
 use crate::state::State;
 
@@ -125,6 +127,7 @@ impl Api {
             catalogue: config.catalogue(),
             listener_up: AtomicBool::new(false),
             metrics: metrics_handle(),
+            meter: meter::Meter::new(&config.catalogue()),
             config,
         });
         Ok(Api { listener, state })
@@ -211,20 +214,20 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
     // sends no body for HEAD).
     let method_ok = req.method() == Method::GET || req.method() == Method::HEAD;
     let uri_len = path.len() + req.uri().query().map_or(0, |q| q.len() + 1);
-    let (label, result): (&'static str, Result<Reply, ApiError>) = if !method_ok {
-        ("other", Err(ApiError::method()))
+    let (label, result): (Route, Result<Reply, ApiError>) = if !method_ok {
+        (Route::Other, Err(ApiError::method()))
     } else if uri_len > MAX_URI_BYTES {
-        ("other", Err(ApiError::uri_too_long()))
+        (Route::Other, Err(ApiError::uri_too_long()))
     } else if let Some(rest) = path.strip_prefix("/v1/") {
         match rest.split_once('/') {
             _ if rest == "providers" => (
-                "providers",
+                Route::Providers,
                 auth::check(&state, req.headers(), None)
                     .await
                     .map(|_| health::providers(&state)),
             ),
             Some((provider, resource)) => (
-                "read",
+                Route::Read,
                 read::read(
                     &state,
                     req.headers(),
@@ -234,15 +237,18 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
                 )
                 .await,
             ),
-            None => ("other", Err(ApiError::not_found())),
+            None => (Route::Other, Err(ApiError::not_found())),
         }
     } else {
         match path {
-            "/livez" => ("livez", Ok(reply::text(StatusCode::OK, "text/plain", "ok"))),
-            "/readyz" => ("readyz", Ok(health::readyz(&state).await)),
-            "/health" => ("health", Ok(health::health(&state).await)),
-            "/metrics" => ("metrics", Ok(health::metrics(&state).await)),
-            _ => ("other", Err(ApiError::not_found())),
+            "/livez" => (
+                Route::Livez,
+                Ok(reply::text(StatusCode::OK, "text/plain", "ok")),
+            ),
+            "/readyz" => (Route::Readyz, Ok(health::readyz(&state).await)),
+            "/health" => (Route::Health, Ok(health::health(&state).await)),
+            "/metrics" => (Route::Metrics, Ok(health::metrics(&state).await)),
+            _ => (Route::Other, Err(ApiError::not_found())),
         }
     };
     let mut reply = result.unwrap_or_else(ApiError::into_reply);
@@ -251,32 +257,12 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
     if reply.status() == StatusCode::METHOD_NOT_ALLOWED {
         reply.headers_mut().insert(ALLOW, ALLOWED);
     }
-    metrics::counter!(names::HTTP_REQUESTS, "route" => label, "status" => status_label(reply.status()))
-        .increment(1);
-    metrics::histogram!(names::HTTP_DURATION, "route" => label)
-        .record(started.elapsed().as_secs_f64());
+    state.meter.request(
+        label,
+        reply.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     reply
-}
-
-/// Static status labels, so recording a request allocates nothing.
-fn status_label(s: StatusCode) -> &'static str {
-    match s.as_u16() {
-        200 => "200",
-        202 => "202",
-        304 => "304",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        414 => "414",
-        429 => "429",
-        500 => "500",
-        502 => "502",
-        503 => "503",
-        504 => "504",
-        _ => "other",
-    }
 }
 
 /// A minimal server for processes without the API (`larder worker`):

@@ -8,11 +8,11 @@ use hyper::header::{
 };
 use hyper::{HeaderMap, Response, StatusCode};
 use larder_jobs::job::FetchReason;
-use larder_jobs::names;
 use larder_jobs::provider::Resolved;
 
 use crate::flight::{self, FillResult};
 use crate::hot::{Freshness, HotEntry, now_millis};
+use crate::meter::Lookup;
 use crate::reply::{ApiError, Body, Reply, pending};
 use crate::state::State;
 
@@ -46,7 +46,7 @@ pub async fn read(
             // This process is already filling this key, which had no entry:
             // join without asking the database.
             if let Some(rx) = state.flights.join_miss(key) {
-                count_lookup(provider, "miss");
+                state.meter.lookup(provider, Lookup::Miss);
                 return answer_fill(provider, flight::wait(rx, budget()).await, None, inm);
             }
             state.lookups.get(state, key).await?
@@ -56,11 +56,11 @@ pub async fn read(
     let fallback = match entry {
         Some(e) => match e.freshness(now) {
             Freshness::Fresh => {
-                count_lookup(provider, "hit");
+                state.meter.lookup(provider, Lookup::Hit);
                 return serve(&e, "HIT", inm, now);
             }
             Freshness::Stale => {
-                count_lookup(provider, "stale");
+                state.meter.lookup(provider, Lookup::Stale);
                 // One background refresh: the flight deduplicates it.
                 drop(state.flights.join(state, key, FetchReason::Refresh, true));
                 return serve(&e, "STALE", inm, now);
@@ -70,7 +70,7 @@ pub async fn read(
         },
         None => None,
     };
-    count_lookup(provider, "miss");
+    state.meter.lookup(provider, Lookup::Miss);
     let rx = state
         .flights
         .join(state, key, FetchReason::Miss, fallback.is_some());
@@ -167,11 +167,6 @@ fn resolve(
     });
     state.resolutions.insert(id, r.clone());
     Ok(r)
-}
-
-fn count_lookup(provider: &'static str, result: &'static str) {
-    metrics::counter!(names::CACHE_LOOKUPS, "provider" => provider, "result" => result)
-        .increment(1);
 }
 
 /// `Prefer: wait=N` (RFC 7240), N clamped to 0..=30. Unparseable

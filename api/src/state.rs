@@ -31,6 +31,8 @@ pub struct State {
     /// The fill listener holds a live connection.
     pub listener_up: AtomicBool,
     pub metrics: PrometheusHandle,
+    /// Metric handles of the request path.
+    pub meter: crate::meter::Meter,
 }
 
 impl State {

@@ -172,26 +172,26 @@ async fn fixture(addr: &str, delay: Duration) -> Result<()> {
             let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
                 let calls = calls.clone();
                 async move {
-                let path = req.uri().path().to_string();
-                if path == "/__calls" {
-                    // Keys fetched, and those fetched more than once.
-                    let calls = calls.lock().unwrap();
-                    let twice = calls.values().filter(|n| **n > 1).count();
-                    let body = format!("{} {twice}", calls.len());
-                    return Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))));
-                }
-                *calls.lock().unwrap().entry(path).or_default() += 1;
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
-                }
-                let mut r = Response::new(Full::new(Bytes::from_static(MOVIE.as_bytes())));
-                r.headers_mut().insert(
-                    "content-type",
-                    "application/json;charset=utf-8".parse().unwrap(),
-                );
-                r.headers_mut()
-                    .insert("cache-control", "public, max-age=3600".parse().unwrap());
-                Ok::<_, Infallible>(r)
+                    let path = req.uri().path().to_string();
+                    if path == "/__calls" {
+                        // Keys fetched, and those fetched more than once.
+                        let calls = calls.lock().unwrap();
+                        let twice = calls.values().filter(|n| **n > 1).count();
+                        let body = format!("{} {twice}", calls.len());
+                        return Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))));
+                    }
+                    *calls.lock().unwrap().entry(path).or_default() += 1;
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let mut r = Response::new(Full::new(Bytes::from_static(MOVIE.as_bytes())));
+                    r.headers_mut().insert(
+                        "content-type",
+                        "application/json;charset=utf-8".parse().unwrap(),
+                    );
+                    r.headers_mut()
+                        .insert("cache-control", "public, max-age=3600".parse().unwrap());
+                    Ok::<_, Infallible>(r)
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -518,7 +518,11 @@ async fn storm(
     let mut statuses = std::collections::BTreeMap::<String, usize>::new();
     let mut answers = futures_util::stream::iter(0..n)
         .map(|i| {
-            let url = format!("{}/v1/tmdb/movie/{}", apis[i % apis.len()], first_id + i as u64);
+            let url = format!(
+                "{}/v1/tmdb/movie/{}",
+                apis[i % apis.len()],
+                first_id + i as u64
+            );
             let req = http
                 .get(url)
                 .bearer_auth(token)
@@ -540,7 +544,12 @@ async fn storm(
         *statuses.entry(status).or_default() += 1;
     }
     let took = started.elapsed().as_secs_f64();
-    let calls = http.get(format!("{fixture}/__calls")).send().await?.text().await?;
+    let calls = http
+        .get(format!("{fixture}/__calls"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let (fetched, twice) = calls.split_once(' ').context("fixture stats")?;
     println!(
         "  {n} misses over {} API processes from {clients} clients (wait={wait}): {took:.1} s, \
