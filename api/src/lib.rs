@@ -100,19 +100,22 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// A bound, not yet running, API server.
 pub struct Api {
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     state: Arc<State>,
 }
 
 impl Api {
     /// Bind `config.listen` (port 0 picks a free port).
     pub async fn build(config: Arc<Config>, pool: PgPool) -> Result<Api, Error> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let bind = || {
+            let l = std::net::TcpListener::bind(config.listen)?;
+            l.set_nonblocking(true)?;
+            Ok(l)
+        };
+        let listener = bind().map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let state = Arc::new(State {
             store: Store::new(pool.clone()).with_queue_cap(config.queue_max_per_provider),
             keys: Keys::new(pool),
@@ -141,65 +144,117 @@ impl Api {
 
     /// Serve until `shutdown` resolves; then stop accepting and let in-flight
     /// requests finish (up to 35 s).
+    ///
+    /// Connections are accepted and served by one thread per core, each
+    /// with a single-threaded runtime, all accepting on the one listening
+    /// socket (as nginx's workers do): a request is parsed, answered and
+    /// written on one thread, with no hand-off between threads. What they
+    /// share (caches, flights, the pool) is in `State`; the LISTEN
+    /// connection runs on the caller's runtime.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
         let Api { listener, state } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let listen_task = tokio::spawn(listen::run(state.clone(), stop_rx));
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let listen_task = tokio::spawn(listen::run(state.clone(), stop_rx.clone()));
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            // Also the idle timeout: hyper runs it while it waits for the
-            // next request on a kept-alive connection.
-            .header_read_timeout(state.config.client_idle_timeout)
-            // A request head larger than this is a 431 (JSON, see conn.rs);
-            // the buffer cap bounds each connection's read buffer.
-            .max_header_size(MAX_HEAD_BYTES)
-            .max_buf_size(2 * MAX_HEAD_BYTES)
-            .keep_alive(true);
-        let write_timeout = state.config.client_write_timeout;
-        tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                _ = &mut shutdown => break,
-                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            };
-            let (stream, _) = tokio::select! {
-                _ = &mut shutdown => break,
-                r = listener.accept() => match r {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16));
+        let mut done = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let listener = listener.try_clone().map_err(|source| Error::Bind {
+                addr: state.config.listen,
+                source,
+            })?;
+            let addr = state.config.listen;
+            let (state, permits, stop) = (state.clone(), permits.clone(), stop_rx.clone());
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name(format!("larder-http-{i}"))
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    match rt {
+                        Ok(rt) => rt.block_on(serve(listener, state, permits, stop)),
+                        Err(e) => tracing::error!(error = %e, "cannot start an HTTP thread"),
                     }
-                },
-            };
-            let _ = stream.set_nodelay(true);
-            let state = state.clone();
-            let service = service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(route(state, req).await) }
-            });
-            let io = TokioIo::new(conn::ClientIo::new(stream, write_timeout));
-            let conn = graceful.watch(builder.serve_connection(io, service));
-            tokio::spawn(async move {
-                let _ = conn.await;
-                drop(permit);
-            });
+                    let _ = done_tx.send(());
+                })
+                .map_err(|source| Error::Bind { addr, source })?;
+            done.push(done_rx);
         }
         drop(listener);
+        shutdown.await;
         tracing::info!("API draining in-flight requests");
-        if tokio::time::timeout(DRAIN, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some requests did not finish within the drain period");
-        }
         let _ = stop_tx.send(true);
+        for d in done {
+            let _ = d.await;
+        }
         let _ = listen_task.await;
         Ok(())
+    }
+}
+
+/// One HTTP thread: accept on `listener` and serve until `stop`, then drain.
+async fn serve(
+    listener: std::net::TcpListener,
+    state: Arc<State>,
+    permits: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot accept on the API socket");
+            return;
+        }
+    };
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        // Also the idle timeout: hyper runs it while it waits for the
+        // next request on a kept-alive connection.
+        .header_read_timeout(state.config.client_idle_timeout)
+        // A request head larger than this is a 431 (JSON, see conn.rs);
+        // the buffer cap bounds each connection's read buffer.
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(2 * MAX_HEAD_BYTES)
+        .keep_alive(true);
+    let write_timeout = state.config.client_write_timeout;
+    loop {
+        let permit = tokio::select! {
+            _ = stop.wait_for(|v| *v) => break,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, _) = tokio::select! {
+            _ = stop.wait_for(|v| *v) => break,
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let service = service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(route(state, req).await) }
+        });
+        let io = TokioIo::new(conn::ClientIo::new(stream, write_timeout));
+        let conn = graceful.watch(builder.serve_connection(io, service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some requests did not finish within the drain period");
     }
 }
 
