@@ -172,6 +172,11 @@ async fn the_default_log_level_is_quiet_about_postgres_notices_and_check_shows_e
         text.contains("https://api.themoviedb.org"),
         "check does not show TMDB's effective base URL: {text}"
     );
+    let err = stderr(&out);
+    assert!(
+        err.contains("database connections per process: api 8, worker 10 (concurrency 16), all 18"),
+        "check does not print the connection budget: {err}"
+    );
     db.drop_db().await;
 }
 
@@ -378,14 +383,6 @@ impl Drop for PasswordCluster {
     }
 }
 
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
-}
-
 #[tokio::test]
 async fn setup_works_with_a_postgres_that_asks_for_passwords_and_says_what_to_do_when_it_cannot() {
     let cluster = PasswordCluster::start();
@@ -475,4 +472,38 @@ async fn setup_works_with_a_postgres_that_asks_for_passwords_and_says_what_to_do
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(err.contains("password authentication failed"), "{err}");
     assert!(!err.contains("wrong-Pass-9"), "{err}");
+}
+
+/// A process whose pool cannot fit in what the server has left says so at
+/// start, with the figures.
+#[tokio::test]
+async fn a_pool_larger_than_the_servers_room_is_warned_about_at_start() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let db = TestDb::new().await;
+    let mut cmd = Command::new(LARDER);
+    cmd.arg("api")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("LARDER_LISTEN", "127.0.0.1:0")
+        .env("LARDER_DB_MAX_CONNECTIONS", "500")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let warned = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("may open 500 database connections") {
+                return line;
+            }
+        }
+        panic!("larder api exited without the warning");
+    })
+    .await
+    .expect("no warning about the pool within 30 s");
+    assert!(warned.contains("max_connections"), "{warned}");
+    child.kill().await.unwrap();
+    db.drop_db().await;
 }

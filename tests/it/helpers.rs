@@ -366,3 +366,12 @@ impl TcpProxy {
         self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+/// Whether the tests run as root (server binaries then run as `postgres`).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}

@@ -681,3 +681,93 @@ async fn postgres_refusing_connections_sheds_and_recovers_never_blaming_the_upst
             .unwrap();
     }
 }
+
+/// PgBouncer in session mode (what README recommends if one must sit in
+/// front): larder works through it, NOTIFY wake-ups included.
+#[tokio::test]
+async fn larder_works_through_pgbouncer_in_session_mode() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    upstream.set_delay(Duration::from_millis(300));
+    let dir = tempfile::Builder::new()
+        .prefix("larder-pgb-")
+        .tempdir()
+        .unwrap();
+    let port = free_addr().port();
+    let server = db.server();
+    let (host, pg_port) = server.rsplit_once(':').unwrap();
+    std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("pgbouncer.ini"),
+        format!(
+            "[databases]\n* = host={host} port={pg_port}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {dir}/users.txt\npool_mode = session\n\
+             max_client_conn = 200\ndefault_pool_size = 60\n\
+             ignore_startup_parameters = extra_float_digits,options\n\
+             logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\n",
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("pgbouncer (Debian: apt-get install pgbouncer; scripts/test installs it)");
+    let mut cmd = tokio::process::Command::new(bin);
+    if is_root() {
+        // PgBouncer refuses to run as root.
+        std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        cmd.args(["-u", "postgres"]);
+    }
+    let mut bouncer = cmd
+        .arg(dir.path().join("pgbouncer.ini"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_secs(10), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+
+    let mut env = env_for(&db, &upstream);
+    env.insert(
+        "DATABASE_URL".into(),
+        db.url.replace(&server, &format!("127.0.0.1:{port}")),
+    );
+    let app = start(&["all"], &env).await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(50)
+        .build()
+        .unwrap();
+    ready(&http, app.addr.unwrap()).await;
+    let calls = (0..50).map(|_| {
+        let http = http.clone();
+        let url = format!("http://{}{MOVIE}", app.addr.unwrap());
+        async move {
+            let r = http
+                .get(url)
+                .header("prefer", "wait=20")
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    });
+    let statuses = join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(upstream.count(), 1, "one upstream call through PgBouncer");
+    exits_cleanly(app).await;
+    let _ = bouncer.kill().await;
+    db.drop_db().await;
+}
