@@ -58,20 +58,28 @@ impl<S: AsyncWrite + Unpin> ClientIo<S> {
         ))
     }
 
-    fn write_with<F>(&mut self, cx: &mut Context<'_>, write: F) -> Poll<io::Result<usize>>
-    where
-        F: FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<usize>>,
-    {
-        match write(Pin::new(&mut self.inner), cx) {
-            Poll::Pending => match self.stall(cx) {
-                Poll::Ready(e) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            },
+    /// A write (or flush) that made progress resets the clock; one still
+    /// waiting on the client fails once it has waited `write_timeout`.
+    fn timed<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Pending => self.stall(cx).map(Err),
             ready => {
                 self.stalled = None;
                 ready
             }
         }
+    }
+
+    fn write_with<F>(&mut self, cx: &mut Context<'_>, write: F) -> Poll<io::Result<usize>>
+    where
+        F: FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    {
+        let polled = write(Pin::new(&mut self.inner), cx);
+        self.timed(cx, polled)
     }
 
     /// Write our replacement whole; then report hyper's bytes as written.
@@ -149,16 +157,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_flush(cx) {
-            Poll::Pending => match this.stall(cx) {
-                Poll::Ready(e) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            },
-            ready => {
-                this.stalled = None;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.timed(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -104,39 +104,23 @@ async fn auth_off_serves_without_keys() {
 /// take effect at once.
 #[tokio::test]
 async fn a_flood_of_unknown_tokens_costs_postgres_nothing_and_key_changes_apply_at_once() {
-    init_logs();
-    let db = TestDb::new().await;
-    let server = db.server();
-    let proxy = TcpProxy::start(&server).await;
-    let upstream = Upstream::start().await;
-    let url = db.url.replace(&server, &proxy.addr.to_string());
-    let mut env = env_for(&db, &upstream);
-    env.insert("DATABASE_URL".into(), url.clone());
-    env.insert("LARDER_AUTH".into(), "required".into());
-    let config = std::sync::Arc::new(larder_jobs::config::Config::load(None, &env).unwrap());
-    let pool = larder_jobs::db::pool(&url, 10).unwrap();
-    let api = larder_api::Api::build(config, pool).await.unwrap();
-    let addr = api.local_addr();
-    let (stop, mut rx) = tokio::sync::watch::channel(false);
-    let api_task = tokio::spawn(api.run(async move {
-        let _ = rx.wait_for(|v| *v).await;
-    }));
-    let http = reqwest::Client::new();
+    let app = TestApp::spawn_with(Options {
+        env: vec![("LARDER_AUTH", "required".into())],
+        worker: false,
+        db_proxy: true,
+        ..Default::default()
+    })
+    .await;
+    let proxy = app.proxy.as_ref().unwrap();
     let get = |token: String| {
-        http.get(format!("http://{addr}/v1/providers"))
+        app.http
+            .get(app.url("/v1/providers"))
             .bearer_auth(token)
             .send()
     };
-    eventually(Duration::from_secs(10), || async {
-        http.get(format!("http://{addr}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
 
     // A key made by another process (here, this test) works at once.
-    let keys = Keys::new(db.pool.clone());
+    let keys = Keys::new(app.db.pool.clone());
     let (key, token) = keys.create("new", &[], None).await.unwrap();
     assert_eq!(get(token.clone()).await.unwrap().status(), 200);
 
@@ -164,7 +148,5 @@ async fn a_flood_of_unknown_tokens_costs_postgres_nothing_and_key_changes_apply_
         get(token.clone()).await.unwrap().status() == 401
     })
     .await;
-    let _ = stop.send(true);
-    let _ = api_task.await;
-    db.drop_db().await;
+    app.stop().await;
 }

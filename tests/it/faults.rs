@@ -143,39 +143,13 @@ async fn stale_if_error_serves_the_old_entry_when_the_refresh_fails() {
 
 #[tokio::test]
 async fn database_outage_is_503_and_recovers_without_restart() {
-    init_logs();
-    let db = TestDb::new().await;
-    let server = db.server();
-    let proxy = TcpProxy::start(&server).await;
-    let upstream = Upstream::start().await;
-    let url = db.url.replace(&server, &proxy.addr.to_string());
-    let mut env = env_for(&db, &upstream);
-    env.insert("DATABASE_URL".into(), url.clone());
-    let config = std::sync::Arc::new(larder_jobs::config::Config::load(None, &env).unwrap());
-    let pool = larder_jobs::db::pool(&url, 10).unwrap();
-    let api = larder_api::Api::build(config.clone(), pool.clone())
-        .await
-        .unwrap();
-    let addr = api.local_addr();
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let stopper = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|v| *v).await;
-    };
-    let api_task = tokio::spawn(api.run(stopper(rx.clone())));
-    let concurrency = config.worker.concurrency;
-    let worker_task = tokio::spawn(larder_worker::run(
-        config,
-        pool,
-        None,
-        concurrency,
-        stopper(rx),
-    ));
-    let http = reqwest::Client::new();
-    let get = |path: &str| http.get(format!("http://{addr}{path}")).send();
-    eventually(Duration::from_secs(10), || async {
-        get("/readyz").await.is_ok_and(|r| r.status() == 200)
+    let app = TestApp::spawn_with(Options {
+        db_proxy: true,
+        ..Default::default()
     })
     .await;
+    let proxy = app.proxy.as_ref().unwrap();
+    let get = |path: &str| app.http.get(app.url(path)).send();
     assert_eq!(get(MOVIE).await.unwrap().status(), 200);
 
     proxy.set_up(false);
@@ -199,10 +173,7 @@ async fn database_outage_is_503_and_recovers_without_restart() {
         get("/readyz").await.is_ok_and(|r| r.status() == 200)
     })
     .await;
-    let _ = stop.send(true);
-    let _ = api_task.await;
-    let _ = worker_task.await;
-    db.drop_db().await;
+    app.stop().await;
 }
 
 #[tokio::test]

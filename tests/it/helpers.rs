@@ -131,6 +131,8 @@ pub struct TestApp {
     pub upstream: Upstream,
     pub http: reqwest::Client,
     pub token: Option<String>,
+    /// The database proxy, with `Options::db_proxy`.
+    pub proxy: Option<TcpProxy>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -141,6 +143,8 @@ pub struct Options {
     /// A `larder.toml` for the app; `{upstream}` is replaced by the fixture
     /// upstream's URL.
     pub config_file: Option<String>,
+    /// Every database connection through a [`TcpProxy`] (`TestApp::proxy`).
+    pub db_proxy: bool,
 }
 
 impl Default for Options {
@@ -149,6 +153,7 @@ impl Default for Options {
             env: vec![],
             worker: true,
             config_file: None,
+            db_proxy: false,
         }
     }
 }
@@ -180,8 +185,18 @@ impl TestApp {
             std::fs::write(&path, text.replace("{upstream}", &upstream.url())).unwrap();
             env.insert("LARDER_CONFIG".into(), path.display().to_string());
         }
+        let mut url = db.url.clone();
+        let proxy = if opts.db_proxy {
+            let server = db.server();
+            let proxy = TcpProxy::start(&server).await;
+            url = url.replace(&server, &proxy.addr.to_string());
+            env.insert("DATABASE_URL".into(), url.clone());
+            Some(proxy)
+        } else {
+            None
+        };
         let config = Arc::new(Config::load(None, &env).expect("test config"));
-        let pool = larder_jobs::db::pool(&db.url, 20).unwrap();
+        let pool = larder_jobs::db::pool(&url, 20).unwrap();
         let (stop, stop_rx) = watch::channel(false);
         let wait = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
@@ -211,6 +226,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             token: None,
+            proxy,
             stop,
             tasks,
         };
