@@ -308,3 +308,44 @@ async fn an_undecodable_job_ends_its_fill_and_is_not_retried() {
     assert_eq!(app.upstream.count(), 0);
     app.stop().await;
 }
+
+/// A fill whose store fails in the database (here a trigger refuses the
+/// first write) is run again; its waiters are never told of an upstream
+/// error, and /health does not blame the provider.
+#[tokio::test]
+async fn a_database_error_during_a_fill_is_retried_never_reported_as_an_upstream_error() {
+    let app = TestApp::spawn().await;
+    app.db
+        .exec(
+            "CREATE SEQUENCE larder_test_fail;
+             CREATE FUNCTION larder_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF nextval('larder_test_fail') = 1 THEN
+                 RAISE EXCEPTION 'injected failure' USING ERRCODE = 'XX000';
+               END IF;
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER larder_test_fail BEFORE INSERT OR UPDATE ON larder_cache
+               FOR EACH ROW EXECUTE FUNCTION larder_test_fail();",
+        )
+        .await;
+    let r = app
+        .get(MOVIE)
+        .header("prefer", "wait=30")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // The first fill's answer was lost with its failed store: fetched again.
+    assert_eq!(app.upstream.count(), 2);
+    let h: serde_json::Value = app
+        .get("/health")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "ok", "{h}");
+    app.stop().await;
+}
