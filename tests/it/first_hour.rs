@@ -387,7 +387,7 @@ impl Drop for PasswordCluster {
 async fn setup_works_with_a_postgres_that_asks_for_passwords_and_says_what_to_do_when_it_cannot() {
     let cluster = PasswordCluster::start();
     cluster
-        .exec("CREATE ROLE app LOGIN CREATEDB PASSWORD 'app-Pass-2'; CREATE ROLE plain LOGIN PASSWORD 'plain-Pass-3'")
+        .exec("CREATE ROLE app LOGIN CREATEDB CREATEROLE PASSWORD 'app-Pass-2'; CREATE ROLE plain LOGIN PASSWORD 'plain-Pass-3'")
         .await;
     let script = repo("scripts/ensure-postgres");
     let port = cluster.port;

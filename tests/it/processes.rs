@@ -611,7 +611,10 @@ async fn postgres_refusing_connections_sheds_and_recovers_never_blaming_the_upst
     let run = std::env::var("LARDER_TEST_RUN").unwrap_or_else(|_| "0".into());
     let name = format!("larder_t_{run}_{:08x}", rand::random::<u32>());
     for sql in [
-        format!("CREATE ROLE {name} LOGIN CONNECTION LIMIT 9"),
+        format!("CREATE ROLE {name} LOGIN PASSWORD 'limited-pw' CONNECTION LIMIT 9"),
+        // (A role that is not a superuser may only give databases to roles
+        // it is a member of.)
+        format!("GRANT {name} TO CURRENT_USER"),
         format!("CREATE DATABASE {name} OWNER {name}"),
     ] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
@@ -624,7 +627,7 @@ async fn postgres_refusing_connections_sheds_and_recovers_never_blaming_the_upst
         let (prefix, _) = base.rsplit_once('/').unwrap();
         let (scheme, rest) = prefix.split_once("://").unwrap();
         let server = rest.rsplit('@').next().unwrap();
-        format!("{scheme}://{name}@{server}/{name}")
+        format!("{scheme}://{name}:limited-pw@{server}/{name}")
     };
     let upstream = Upstream::start().await;
     upstream.set_delay(Duration::from_millis(50));
@@ -697,7 +700,22 @@ async fn larder_works_through_pgbouncer_in_session_mode() {
     let port = free_addr().port();
     let server = db.server();
     let (host, pg_port) = server.rsplit_once(':').unwrap();
-    std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+    // The test database's role, with its password if the URL has one:
+    // PgBouncer logs in to the server with it.
+    let creds = db
+        .url
+        .split_once("://")
+        .unwrap()
+        .1
+        .rsplit_once('@')
+        .unwrap()
+        .0;
+    let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
+    std::fs::write(
+        dir.path().join("users.txt"),
+        format!("\"{user}\" \"{password}\"\n"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("pgbouncer.ini"),
         format!(
