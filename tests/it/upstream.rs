@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -87,7 +87,28 @@ pub struct Hit {
     /// Every request header, names lowercased.
     pub headers: Vec<(String, String)>,
     pub body: String,
-    pub at: Instant,
+    pub at: At,
+}
+
+/// When a request arrived, on the wall clock: the clock larder's pauses and
+/// rate slots are counted on (the database's), so gaps between hits compare
+/// with them even while the machine's clock is being adjusted (a monotonic
+/// clock and an adjusted wall clock drift apart; seen on this machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct At(std::time::SystemTime);
+
+impl std::ops::Sub for At {
+    type Output = Duration;
+    fn sub(self, earlier: At) -> Duration {
+        self.0.duration_since(earlier.0).unwrap_or(Duration::ZERO)
+    }
+}
+
+impl std::ops::Add<Duration> for At {
+    type Output = At;
+    fn add(self, d: Duration) -> At {
+        At(self.0 + d)
+    }
 }
 
 impl Hit {
@@ -250,7 +271,7 @@ async fn answer(
             user_agent,
             headers,
             body,
-            at: Instant::now(),
+            at: At(std::time::SystemTime::now()),
         });
         let step = g
             .scripts
