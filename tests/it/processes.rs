@@ -404,12 +404,19 @@ async fn sigterm_lets_a_worker_finish_the_job_in_hand() {
         1,
         "the job in hand was finished before exit"
     );
-    let r = http
-        .get(format!("http://{addr}{MOVIE}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["x-cache"], "HIT");
+    // Served from that entry: at once (a caller that comes before the API
+    // has read the fill's notice joins the fill it is waiting on, MISS),
+    // then from the cache, HIT; never fetched again.
+    eventually(Duration::from_secs(5), || async {
+        let r = http
+            .get(format!("http://{addr}{MOVIE}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.headers()["x-cache"] == "HIT"
+    })
+    .await;
     assert_eq!(upstream.count(), 1);
     exits_cleanly(api).await;
     db.drop_db().await;
