@@ -44,8 +44,15 @@ pub async fn read(
         Some(e) => Some(e),
         None => {
             // This process is already filling this key, which had no entry:
-            // join without asking the database.
-            if let Some(rx) = state.flights.join_miss(key) {
+            // join without asking the database. Not a caller who will not
+            // wait (`Prefer: wait=0`): it wants what is stored now, and the
+            // fill may have just stored it, its notice not read yet.
+            let joined = if budget().is_zero() {
+                None
+            } else {
+                state.flights.join_miss(key)
+            };
+            if let Some(rx) = joined {
                 state.meter.lookup(provider, Lookup::Miss);
                 return answer_fill(provider, flight::wait(rx, budget()).await, None, inm);
             }
