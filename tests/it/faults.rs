@@ -338,14 +338,7 @@ async fn a_database_error_during_a_fill_is_retried_never_reported_as_an_upstream
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     // The first fill's answer was lost with its failed store: fetched again.
     assert_eq!(app.upstream.count(), 2);
-    let h: serde_json::Value = app
-        .get("/health")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = app.json("/health").await;
     assert_eq!(h["status"], "ok", "{h}");
     app.stop().await;
 }

@@ -41,6 +41,11 @@ async fn run(
         .expect("run")
 }
 
+/// Run `larder ARGS` to its end (at most a minute).
+async fn larder(args: &[&str], env: &BTreeMap<String, String>) -> Output {
+    run(Path::new(LARDER), args, env, Duration::from_secs(60)).await
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -58,7 +63,7 @@ async fn larder_all_exits_at_once_naming_a_taken_port() {
         let mut env = db_env(&db);
         env.insert("LARDER_LISTEN".into(), addr.clone());
         let started = Instant::now();
-        let out = run(Path::new(LARDER), &[cmd], &env, Duration::from_secs(30)).await;
+        let out = larder(&[cmd], &env).await;
         let err = stderr(&out);
         assert!(
             !out.status.success(),
@@ -93,7 +98,7 @@ async fn a_process_that_cannot_reach_postgres_exits_within_seconds_naming_it() {
     for cmd in ["all", "worker", "migrate"] {
         let env = BTreeMap::from([("DATABASE_URL".to_string(), url.clone())]);
         let started = Instant::now();
-        let out = run(Path::new(LARDER), &[cmd], &env, Duration::from_secs(60)).await;
+        let out = larder(&[cmd], &env).await;
         let err = stderr(&out);
         assert!(!out.status.success(), "larder {cmd}: {err}");
         assert!(
@@ -124,13 +129,7 @@ async fn a_bad_configuration_file_is_named_with_the_reason() {
     std::fs::write(&bad, "[providers.tmdb]\nrate = \"fast\"\n").unwrap();
     for (file, why) in [(&missing, "no such file"), (&bad, "rate")] {
         let file = file.to_str().unwrap();
-        let out = run(
-            Path::new(LARDER),
-            &["--config", file, "all"],
-            &BTreeMap::new(),
-            Duration::from_secs(30),
-        )
-        .await;
+        let out = larder(&["--config", file, "all"], &BTreeMap::new()).await;
         let err = stderr(&out);
         assert!(!out.status.success(), "{file}: {err}");
         assert!(err.contains(file), "does not name {file}: {err}");
@@ -147,13 +146,7 @@ async fn the_default_log_level_is_quiet_about_postgres_notices_and_check_shows_e
     let env = db_env(&db);
     // The database is migrated already: every IF NOT EXISTS says "skipping".
     for _ in 0..2 {
-        let out = run(
-            Path::new(LARDER),
-            &["migrate"],
-            &env,
-            Duration::from_secs(60),
-        )
-        .await;
+        let out = larder(&["migrate"], &env).await;
         assert!(out.status.success(), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -161,7 +154,7 @@ async fn the_default_log_level_is_quiet_about_postgres_notices_and_check_shows_e
             "a NOTICE reached the default log: {err}"
         );
     }
-    let out = run(Path::new(LARDER), &["check"], &env, Duration::from_secs(30)).await;
+    let out = larder(&["check"], &env).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -404,13 +397,7 @@ async fn setup_works_with_a_postgres_that_asks_for_passwords_and_says_what_to_do
     let out = ensure(good.clone(), &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let env = BTreeMap::from([("DATABASE_URL".to_string(), good.clone())]);
-    let out = run(
-        Path::new(LARDER),
-        &["migrate"],
-        &env,
-        Duration::from_secs(60),
-    )
-    .await;
+    let out = larder(&["migrate"], &env).await;
     assert!(out.status.success(), "larder migrate: {}", stderr(&out));
     let out = ensure(good, &["--createdb"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -461,7 +448,7 @@ async fn setup_works_with_a_postgres_that_asks_for_passwords_and_says_what_to_do
         cluster.url("app", Some("wrong-Pass-9"), "larder"),
     )]);
     let started = Instant::now();
-    let out = run(Path::new(LARDER), &["all"], &env, Duration::from_secs(60)).await;
+    let out = larder(&["all"], &env).await;
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(

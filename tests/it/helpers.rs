@@ -246,6 +246,11 @@ impl TestApp {
         }
     }
 
+    /// GET `path` and read its JSON body.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        self.get(path).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn wait_ready(&self) {
         eventually(Duration::from_secs(15), || async {
             matches!(self.http.get(self.url("/readyz")).send().await, Ok(r) if r.status() == 200)

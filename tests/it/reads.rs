@@ -274,14 +274,7 @@ async fn stale_entries_are_served_and_refreshed_once() {
 async fn health_readiness_and_metrics() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/livez").send().await.unwrap().status(), 200);
-    let ready: serde_json::Value = app
-        .get("/readyz")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.json("/readyz").await;
     assert_eq!(ready["ready"], true);
     assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
     assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
