@@ -30,6 +30,11 @@ use crate::upstream::Upstream;
 /// A fill deferred this many times fails (as `overloaded`) instead of
 /// being deferred again.
 const MAX_DEFERRALS: u32 = 20;
+/// How long a fill that has its answer keeps trying to store it while the
+/// database is away, before the queue runs the job again (and the upstream
+/// is asked again). Within [`larder_jobs::store::INFLIGHT_ABANDONED`] with
+/// the job's own budget.
+const STORE_PATIENCE: Duration = Duration::from_secs(30);
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +264,7 @@ impl Fetcher {
                     },
                 };
                 let ttl = resolved.ttl(&self.config);
-                self.store.complete(key, Some(job_id), &entry, &ttl).await?;
+                self.keep(key, job_id, &entry, &ttl).await?;
                 self.reporter.succeeded(settings.def.id).await;
                 tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {
@@ -320,6 +325,37 @@ impl Fetcher {
         }
         tracing::debug!(key = %key, ?after, "fill deferred");
         Ok(Outcome::Deferred(after))
+    }
+
+    /// Store a fill's answer. The upstream was asked once: a database that
+    /// is away for a moment (refusing connections, restarting) is waited
+    /// for here, answer in hand, rather than the job re-run and the upstream
+    /// asked again.
+    async fn keep(
+        &self,
+        key: &CacheKey,
+        job_id: &str,
+        entry: &NewEntry,
+        ttl: &larder_jobs::provider::Ttl,
+    ) -> Result<(), larder_jobs::Error> {
+        let until = Instant::now() + STORE_PATIENCE;
+        let mut tries = 0u32;
+        loop {
+            match self.store.complete(key, Some(job_id), entry, ttl).await {
+                Err(e) if e.is_unavailable() && Instant::now() < until => {
+                    tries += 1;
+                    let pause = crate::fill::backoff(
+                        Duration::from_millis(200),
+                        Duration::from_secs(2),
+                        tries,
+                    )
+                    .max(Duration::from_millis(50));
+                    tracing::debug!(key = %key, error = %e, ?pause, "database away; storing again");
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn release_slot(&self, slot: Option<Slot>) {
