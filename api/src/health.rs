@@ -121,6 +121,9 @@ pub async fn metrics(state: &State) -> Reply {
     for (s, n) in queue_by_state(state).await.unwrap_or_default() {
         metrics::gauge!(names::QUEUE_JOBS, "state" => s).set(n as f64);
     }
+    let (entries, bytes) = state.hot.size();
+    metrics::gauge!(names::HOT_ENTRIES).set(entries as f64);
+    metrics::gauge!(names::HOT_BYTES).set(bytes as f64);
     text(
         StatusCode::OK,
         "text/plain; version=0.0.4",

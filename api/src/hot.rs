@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
+use larder_jobs::coding::{self, Coding};
 use larder_jobs::key::CacheKey;
 use larder_jobs::store::Entry;
 
@@ -18,8 +19,13 @@ pub struct HotEntry {
     pub key: String,
     pub status: u16,
     pub content_type: HeaderValue,
+    /// The entity tag of this representation: the stored one for identity,
+    /// with `-gzip` inside the quotes for gzip (RFC 9110 §8.8.3: one tag
+    /// per representation).
     pub etag: HeaderValue,
+    /// Coded by `coding`.
     pub body: Bytes,
+    pub coding: Coding,
     pub fetched_at: i64,
     pub fresh_until: i64,
     pub stale_until: i64,
@@ -51,13 +57,40 @@ impl HotEntry {
             key: key.to_owned(),
             status: e.status,
             content_type: HeaderValue::from_str(&e.content_type).ok()?,
-            etag: HeaderValue::from_str(&e.etag).ok()?,
+            etag: HeaderValue::from_str(&coded_etag(&e.etag, e.coding)).ok()?,
             body: e.body.clone(),
+            coding: e.coding,
             fetched_at: e.fetched_at.timestamp_millis(),
             fresh_until: e.fresh_until.timestamp_millis(),
             stale_until: e.stale_until.timestamp_millis(),
             keep_until: e.keep_until.timestamp_millis(),
         }))
+    }
+
+    /// The same entry as identity: a gzip body inflated (at most `limit`
+    /// bytes).
+    pub fn identity(&self, limit: usize) -> std::io::Result<HotEntry> {
+        let body = match self.coding {
+            Coding::Identity => self.body.clone(),
+            Coding::Gzip => coding::gunzip(&self.body, limit)?,
+        };
+        let etag = self
+            .etag
+            .to_str()
+            .unwrap_or_default()
+            .replace("-gzip\"", "\"");
+        Ok(HotEntry {
+            key: self.key.clone(),
+            status: self.status,
+            content_type: self.content_type.clone(),
+            etag: HeaderValue::from_str(&etag).map_err(std::io::Error::other)?,
+            body,
+            coding: Coding::Identity,
+            fetched_at: self.fetched_at,
+            fresh_until: self.fresh_until,
+            stale_until: self.stale_until,
+            keep_until: self.keep_until,
+        })
     }
 
     pub fn freshness(&self, now: i64) -> Freshness {
@@ -81,6 +114,23 @@ impl HotEntry {
     pub fn max_age(&self, now: i64) -> u64 {
         ((self.fresh_until - now).max(0) / 1000) as u64
     }
+}
+
+/// A coded representation's entity tag, from the identity one.
+fn coded_etag(etag: &str, coding: Coding) -> String {
+    match coding {
+        Coding::Identity => etag.to_owned(),
+        Coding::Gzip => match etag.strip_suffix('"') {
+            Some(open) => format!("{open}-gzip\""),
+            None => format!("{etag}-gzip"),
+        },
+    }
+}
+
+/// The key of an entry's identity copy (kept beside the gzip one for
+/// clients that accept no coding).
+pub fn identity_hash(hash: u64) -> u64 {
+    hash ^ 0x9e37_79b9_7f4a_7c15
 }
 
 /// Fixed cost of one hot entry beyond its texts.
@@ -149,11 +199,20 @@ impl HotCache {
         Some(hot)
     }
 
+    /// Drop an entry and its identity copy.
     pub fn remove(&self, hash: u64) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(c) = &self.inner {
             c.invalidate(&hash);
+            c.invalidate(&identity_hash(hash));
         }
+    }
+
+    /// Entries held and the bytes they weigh (for the metrics).
+    pub fn size(&self) -> (u64, u64) {
+        self.inner
+            .as_ref()
+            .map_or((0, 0), |c| (c.entry_count(), c.weighted_size()))
     }
 
     pub fn clear(&self) {

@@ -49,6 +49,8 @@ pub enum Lookup {
 }
 
 pub struct Meter {
+    /// In-process cache lookups: hit, miss.
+    hot: [Counter; 2],
     requests: Vec<Counter>,
     durations: Vec<Histogram>,
     lookups: HashMap<&'static str, [Counter; 3]>,
@@ -87,6 +89,7 @@ impl Meter {
             })
             .collect();
         Meter {
+            hot: ["hit", "miss"].map(|r| metrics::counter!(names::HOT_LOOKUPS, "result" => r)),
             requests,
             durations,
             lookups,
@@ -103,6 +106,11 @@ impl Meter {
         };
         self.requests[route as usize * STATUSES.len() + s].increment(1);
         self.durations[route as usize].record(seconds);
+    }
+
+    /// One lookup in the in-process cache.
+    pub fn hot(&self, hit: bool) {
+        self.hot[usize::from(!hit)].increment(1);
     }
 
     /// One cache lookup of `provider`.

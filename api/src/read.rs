@@ -4,15 +4,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::header::{
-    AGE, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH,
+    AGE, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderName, HeaderValue,
+    IF_NONE_MATCH, VARY,
 };
 use hyper::{HeaderMap, Response, StatusCode};
+use larder_jobs::coding::Coding;
 use larder_jobs::job::FetchReason;
 use larder_jobs::provider::Resolved;
 
 use crate::flight::{self, FillResult};
-use crate::hot::{Freshness, HotEntry, now_millis};
+use crate::hot::{Freshness, HotEntry, identity_hash, now_millis};
 use crate::meter::Lookup;
+use crate::negotiate::Accept;
 use crate::reply::{ApiError, Body, Reply, pending};
 use crate::state::State;
 
@@ -38,9 +41,25 @@ pub async fn read(
         ));
     }
     let key = &resolved.key;
-    let inm = headers.get(IF_NONE_MATCH);
+    let want = &Want {
+        state,
+        inm: headers.get(IF_NONE_MATCH),
+        accept: Accept::from_headers(headers),
+        generation: state.hot.generation(),
+        hash: key.hash(),
+    };
     let budget = || prefer_wait(headers).unwrap_or(state.config.wait_budget);
-    let entry = match state.hot.get(key.hash(), key.as_str()) {
+    // A client that takes no gzip is served the identity copy when this
+    // process has one (it goes with the entry: see `hot`).
+    let hot = match want.accept.gzip {
+        true => state.hot.get(key.hash(), key.as_str()),
+        false => state
+            .hot
+            .get(identity_hash(key.hash()), key.as_str())
+            .or_else(|| state.hot.get(key.hash(), key.as_str())),
+    };
+    state.meter.hot(hot.is_some());
+    let entry = match hot {
         Some(e) => Some(e),
         None => {
             // This process is already filling this key, which had no entry:
@@ -54,7 +73,7 @@ pub async fn read(
             };
             if let Some(rx) = joined {
                 state.meter.lookup(provider, Lookup::Miss);
-                return answer_fill(provider, flight::wait(rx, budget()).await, None, inm);
+                return answer_fill(provider, flight::wait(rx, budget()).await, None, want);
             }
             state.lookups.get(state, key).await?
         }
@@ -64,13 +83,13 @@ pub async fn read(
         Some(e) => match e.freshness(now) {
             Freshness::Fresh => {
                 state.meter.lookup(provider, Lookup::Hit);
-                return serve(&e, "HIT", inm, now);
+                return serve(&e, "HIT", want, now);
             }
             Freshness::Stale => {
                 state.meter.lookup(provider, Lookup::Stale);
                 // One background refresh: the flight deduplicates it.
                 drop(state.flights.join(state, key, FetchReason::Refresh, true));
-                return serve(&e, "STALE", inm, now);
+                return serve(&e, "STALE", want, now);
             }
             Freshness::OnErrorOnly => Some(e),
             Freshness::Dead => None,
@@ -81,7 +100,7 @@ pub async fn read(
     let rx = state
         .flights
         .join(state, key, FetchReason::Miss, fallback.is_some());
-    answer_fill(provider, flight::wait(rx, budget()).await, fallback, inm)
+    answer_fill(provider, flight::wait(rx, budget()).await, fallback, want)
 }
 
 /// Answer a miss from its fill's result; `fallback` is an old entry that may
@@ -90,10 +109,10 @@ fn answer_fill(
     provider: &str,
     result: Option<FillResult>,
     fallback: Option<Arc<HotEntry>>,
-    inm: Option<&HeaderValue>,
+    want: &Want<'_>,
 ) -> Result<Reply, ApiError> {
     let stale_or = |err: ApiError| match &fallback {
-        Some(e) => serve(e, "STALE", inm, now_millis()),
+        Some(e) => serve(e, "STALE", want, now_millis()),
         None => Err(err),
     };
     match result {
@@ -104,7 +123,7 @@ fn answer_fill(
             } else {
                 "STALE"
             };
-            serve(&e, label, inm, now)
+            serve(&e, label, want, now)
         }
         Some(FillResult::Failed(failure)) => stale_or(ApiError::fill_failed(provider, failure)),
         Some(FillResult::Unavailable) => stale_or(ApiError::unavailable()),
@@ -112,7 +131,7 @@ fn answer_fill(
         Some(FillResult::Overloaded) => stale_or(ApiError::overloaded()),
         Some(FillResult::QueueFull) => stale_or(ApiError::queue_full(provider)),
         Some(FillResult::Expired) | None => match &fallback {
-            Some(e) => serve(e, "STALE", inm, now_millis()),
+            Some(e) => serve(e, "STALE", want, now_millis()),
             None => Ok(pending(1)),
         },
     }
@@ -202,11 +221,63 @@ fn etag_matches(inm: &HeaderValue, etag: &HeaderValue) -> bool {
         .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 
+/// What the request asks of the answer beyond the key.
+pub struct Want<'a> {
+    state: &'a State,
+    inm: Option<&'a HeaderValue>,
+    accept: Accept,
+    /// The hot cache's generation when the request began (see
+    /// [`crate::hot::HotCache::insert`]).
+    generation: u64,
+    /// The key's hash.
+    hash: u64,
+}
+
+/// The representation of `e` to send: as stored when the client accepts its
+/// coding, else the identity copy (inflated once and kept in the hot cache
+/// beside the stored one, so a popular key is not inflated per hit).
+fn representation(e: &Arc<HotEntry>, want: &Want<'_>) -> Result<Arc<HotEntry>, ApiError> {
+    let accepted = match e.coding {
+        Coding::Identity => want.accept.identity,
+        Coding::Gzip => want.accept.gzip,
+    };
+    if accepted || e.status == 404 {
+        return Ok(e.clone());
+    }
+    if !want.accept.identity {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            "Accept-Encoding excludes every coding served (gzip, identity)",
+        ));
+    }
+    let state = want.state;
+    let hash = identity_hash(want.hash);
+    if let Some(copy) = state.hot.get(hash, &e.key)
+        && copy.fetched_at == e.fetched_at
+    {
+        return Ok(copy);
+    }
+    let copy = e
+        .identity(state.config.upstream.max_body_bytes)
+        .map(Arc::new)
+        .map_err(|err| {
+            tracing::error!(key = e.key, error = %err, "stored entry does not inflate");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+        })?;
+    state.hot.insert(want.generation, hash, copy.clone());
+    Ok(copy)
+}
+
 /// Answer from an entry: 200 (or 304), or the negative entry's 404.
 fn serve(
-    e: &HotEntry,
+    e: &Arc<HotEntry>,
     x_cache: &'static str,
-    inm: Option<&HeaderValue>,
+    want: &Want<'_>,
     now: i64,
 ) -> Result<Reply, ApiError> {
     if e.status == 404 {
@@ -215,19 +286,25 @@ fn serve(
             .insert(X_CACHE, HeaderValue::from_static(x_cache));
         return Ok(r);
     }
-    let not_modified = inm.is_some_and(|v| etag_matches(v, &e.etag));
+    let e = &representation(e, want)?;
+    let not_modified = want.inm.is_some_and(|v| etag_matches(v, &e.etag));
     let mut r = if not_modified {
         let mut r = Response::new(Body::default());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
         let mut r = Response::new(Body::new(e.body.clone()));
-        r.headers_mut().insert(CONTENT_TYPE, e.content_type.clone());
+        let h = r.headers_mut();
+        h.insert(CONTENT_TYPE, e.content_type.clone());
+        if e.coding == Coding::Gzip {
+            h.insert(CONTENT_ENCODING, GZIP);
+        }
         r
     };
     let h = r.headers_mut();
     h.insert(X_CACHE, HeaderValue::from_static(x_cache));
     h.insert(ETAG, e.etag.clone());
+    h.insert(VARY, VARY_ACCEPT_ENCODING);
     h.insert(AGE, HeaderValue::from(e.age(now)));
     let cc = format!(
         "public, max-age={}",
@@ -243,6 +320,9 @@ fn serve(
     );
     Ok(r)
 }
+
+const GZIP: HeaderValue = HeaderValue::from_static("gzip");
+const VARY_ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("accept-encoding");
 
 #[cfg(test)]
 mod tests {

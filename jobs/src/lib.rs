@@ -12,7 +12,9 @@
 //! - [`rate`]: the per-provider rate limiter shared through Postgres.
 //! - [`job`]: queue payloads.
 //! - [`names`]: metric names and their descriptions.
+//! - [`coding`]: how stored bodies are compressed.
 
+pub mod coding;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -14,6 +14,14 @@ pub const RATE_LIMIT_WAIT: &str = "larder_rate_limit_wait_seconds_total";
 pub const JOBS: &str = "larder_jobs_total";
 pub const JOB_DURATION: &str = "larder_job_duration_seconds";
 pub const QUEUE_JOBS: &str = "larder_queue_jobs";
+/// The API's in-process cache: lookups by result (hit, miss), entries
+/// held and the bytes they weigh (compressed, as held).
+pub const HOT_LOOKUPS: &str = "larder_hot_cache_lookups_total";
+pub const HOT_ENTRIES: &str = "larder_hot_cache_entries";
+pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
+/// Database reads of entries: keys read, and the batched queries they took.
+pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
+pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
 /// Reserved for asset storage (not built yet); named here as the contract has it.
 pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
 
@@ -53,5 +61,23 @@ pub fn describe() {
     describe_counter!(JOBS, "Jobs run by kind and outcome (ok, retry, failed)");
     describe_histogram!(JOB_DURATION, Unit::Seconds, "Job duration by kind");
     describe_gauge!(QUEUE_JOBS, "Queue rows by state");
+    describe_counter!(
+        HOT_LOOKUPS,
+        "In-process cache lookups of the API by result (hit, miss)"
+    );
+    describe_gauge!(HOT_ENTRIES, "Entries in the API's in-process cache");
+    describe_gauge!(
+        HOT_BYTES,
+        Unit::Bytes,
+        "Bytes the API's in-process cache holds (bodies as stored, compressed)"
+    );
+    describe_counter!(
+        DB_READ_KEYS,
+        "Entries the API read from the database (not in its in-process cache)"
+    );
+    describe_counter!(
+        DB_READ_BATCHES,
+        "Batched database reads of entries (keys / batches = keys per round trip)"
+    );
     describe_counter!(ASSETS_STORED_BYTES, Unit::Bytes, "Bytes of assets stored");
 }

@@ -28,6 +28,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
 
+use crate::coding::{self, Coding};
 use crate::error::Error;
 pub use crate::failure::{Cause, FailKind, Failure, FillNotice};
 use crate::job::{FETCH_MAX_ATTEMPTS, FETCH_QUEUE, FetchJob, FetchReason};
@@ -54,7 +55,11 @@ pub struct Entry {
     /// 200, or 404 for a negative entry.
     pub status: u16,
     pub content_type: String,
+    /// As stored: coded by `coding`.
     pub body: Bytes,
+    pub coding: Coding,
+    /// The entity tag of the body as the upstream sent it (identity); a
+    /// coded representation's tag is derived from it.
     pub etag: String,
     pub fetched_at: DateTime<Utc>,
     pub fresh_until: DateTime<Utc>,
@@ -67,6 +72,7 @@ pub struct Entry {
 pub struct NewEntry {
     pub status: u16,
     pub content_type: String,
+    /// Decoded (identity); [`Store::complete`] compresses it.
     pub body: Bytes,
 }
 
@@ -103,7 +109,7 @@ pub struct Store {
 }
 
 const ENTRY_COLUMNS: &str =
-    "status, content_type, body, etag, fetched_at, fresh_until, stale_until, keep_until";
+    "status, content_type, body, encoding, etag, fetched_at, fresh_until, stale_until, keep_until";
 
 fn entry_from_row(row: &sqlx::postgres::PgRow) -> Result<Entry, Error> {
     let status: i16 = row.try_get("status")?;
@@ -111,6 +117,8 @@ fn entry_from_row(row: &sqlx::postgres::PgRow) -> Result<Entry, Error> {
         status: u16::try_from(status).map_err(|_| Error::Corrupt(format!("status {status}")))?,
         content_type: row.try_get("content_type")?,
         body: Bytes::from(row.try_get::<Vec<u8>, _>("body")?),
+        coding: Coding::from_stored(row.try_get::<Option<&str>, _>("encoding")?)
+            .map_err(Error::Corrupt)?,
         etag: row.try_get("etag")?,
         fetched_at: row.try_get("fetched_at")?,
         fresh_until: row.try_get("fresh_until")?,
@@ -146,6 +154,19 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(entry_from_row).transpose()
+    }
+
+    /// The stored entries of `keys`, in one round trip (the API batches the
+    /// lookups of concurrent requests into one of these).
+    pub async fn lookup_many(&self, keys: &[&str]) -> Result<Vec<(String, Entry)>, Error> {
+        let sql = format!("SELECT key, {ENTRY_COLUMNS} FROM larder_cache WHERE key = ANY($1)");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("key")?, entry_from_row(row)?)))
+            .collect()
     }
 
     /// Start a fill of `key` unless one is under way or the entry is fresh
@@ -312,8 +333,18 @@ impl Store {
         } else {
             (ttl.stale, ttl.max_stale_on_error.max(ttl.stale))
         };
+        // Compressed once, here, for every reader (see `coding`); a large
+        // body off the async threads.
+        let (coded, body) = if entry.body.len() > 256 * 1024 {
+            let (t, b) = (entry.content_type.clone(), entry.body.clone());
+            tokio::task::spawn_blocking(move || coding::encode(&t, &b))
+                .await
+                .map_err(|e| Error::Corrupt(format!("compression failed: {e}")))?
+        } else {
+            coding::encode(&entry.content_type, &entry.body)
+        };
         sqlx::query(
-            "SELECT larder_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "SELECT larder_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(key.lock_id())
         .bind(key.as_str())
@@ -321,7 +352,8 @@ impl Store {
         .bind(key.provider())
         .bind(entry.status as i16)
         .bind(&entry.content_type)
-        .bind(entry.body.as_ref())
+        .bind(body.as_ref())
+        .bind(coded.as_stored())
         .bind(&etag)
         .bind(fresh.as_secs_f64())
         .bind(stale.as_secs_f64())

@@ -5,6 +5,7 @@ mod helpers;
 mod upstream;
 
 mod auth;
+mod compression;
 mod custom;
 mod faults;
 mod first_hour;

@@ -346,9 +346,33 @@ async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
             r.headers()["x-cache"].to_str().unwrap().to_string()
         }
     };
+    // A client that accepts no coding: b keeps an inflated copy too.
+    let plain = reqwest::Client::builder().no_gzip().build().unwrap();
+    let title = |addr: SocketAddr| {
+        let plain = plain.clone();
+        async move {
+            let r = plain
+                .get(format!("http://{addr}{MOVIE}"))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.headers().get("content-encoding").is_none());
+            let doc: serde_json::Value = r.json().await.unwrap();
+            doc["title"].as_str().unwrap_or_default().to_owned()
+        }
+    };
     assert_eq!(x_cache(a_addr).await, "MISS");
     assert_eq!(x_cache(a_addr).await, "HIT");
     assert_eq!(x_cache(b_addr).await, "HIT");
+    assert_eq!(title(b_addr).await, "Fight Club");
+    // The upstream's answer changes; a purge must drop every copy.
+    let changed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tmdb/movie/550.json"
+    ))
+    .unwrap()
+    .replace("\"Fight Club\"", "\"Fight Club (restored)\"");
+    upstream.route("/3/movie/550", Step::body(200, &changed));
     let out = Command::new(env!("CARGO_BIN_EXE_larder"))
         .args(["purge", "tmdb/movie/"])
         .env_clear()
@@ -368,6 +392,8 @@ async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
         "HIT",
         "a's copy was replaced by the new fill"
     );
+    assert_eq!(title(b_addr).await, "Fight Club (restored)");
+    assert_eq!(title(a_addr).await, "Fight Club (restored)");
     assert_eq!(upstream.count(), 2);
     exits_cleanly(a).await;
     exits_cleanly(b).await;

@@ -309,9 +309,21 @@ async fn health_readiness_and_metrics() {
         "larder_jobs_total{kind=\"fetch\",outcome=\"ok\"}",
         "larder_job_duration_seconds_bucket",
         "larder_queue_jobs{state=\"pending\"}",
+        "larder_hot_cache_lookups_total{result=\"miss\"}",
+        "larder_hot_cache_entries",
+        "larder_hot_cache_bytes",
+        "larder_db_read_keys_total",
+        "larder_db_read_batches_total",
     ] {
         assert!(text.contains(name), "missing {name} in\n{text}");
     }
+    // The second read was an in-process hit: the hit ratio has a numerator.
+    let hot_hits: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("larder_hot_cache_lookups_total{result=\"hit\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!(hot_hits >= 1.0, "{text}");
     // Labels stay low-cardinality: no key, path or id in any label.
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         if let Some((_, labels)) = line.split_once('{') {

@@ -253,6 +253,14 @@ async fn answer(
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
     let method = req.method().to_string();
+    // Answers are gzipped for a client that accepts it, as TMDB and most
+    // APIs do.
+    let gzip_ok = req
+        .headers()
+        .get_all("accept-encoding")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|c| c.trim().eq_ignore_ascii_case("gzip")));
     let body = {
         use http_body_util::BodyExt;
         req.into_body()
@@ -316,12 +324,30 @@ async fn answer(
             None => (404, "{}".to_string()),
         },
     };
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let coded = step
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-encoding"));
+    let body = if gzip_ok && !coded && body.len() >= 200 {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(body.as_bytes()).unwrap();
+        Some(gz.finish().unwrap())
+    } else {
+        None
+    }
+    .map_or_else(|| Bytes::from(body), Bytes::from);
+    let gzipped = gzip_ok && !coded && body.len() >= 2 && body[..2] == [0x1f, 0x8b];
+    let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
     resp.headers_mut().insert(
         "content-type",
         "application/json;charset=utf-8".parse().unwrap(),
     );
+    if gzipped {
+        resp.headers_mut()
+            .insert("content-encoding", "gzip".parse().unwrap());
+    }
     for (k, v) in step.headers {
         resp.headers_mut().insert(
             hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
