@@ -15,6 +15,7 @@ pub mod hot;
 pub mod listen;
 pub mod lookup;
 pub mod meter;
+pub mod negotiate;
 pub mod read;
 pub mod reply;
 pub mod state;
@@ -100,28 +101,65 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// A bound, not yet running, API server.
 pub struct Api {
-    listener: std::net::TcpListener,
+    /// One listening socket per HTTP thread, all on one port.
+    listeners: Vec<std::net::TcpListener>,
     state: Arc<State>,
+}
+
+/// HTTP threads: one per core.
+fn http_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16))
+}
+
+/// A listening socket on `addr` that shares the port with the other HTTP
+/// threads' (`SO_REUSEPORT`): the kernel spreads new connections over them
+/// evenly. (One socket accepted on by every thread let whichever thread woke
+/// first take a whole burst of connections: 64 of 64 on one thread was
+/// seen, leaving the other core to the rest.)
+fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 impl Api {
     /// Bind `config.listen` (port 0 picks a free port).
     pub async fn build(config: Arc<Config>, pool: PgPool) -> Result<Api, Error> {
-        let bind = || {
-            let l = std::net::TcpListener::bind(config.listen)?;
-            l.set_nonblocking(true)?;
-            Ok(l)
-        };
-        let listener = bind().map_err(|source| Error::Bind {
+        let fail = |source| Error::Bind {
             addr: config.listen,
             source,
-        })?;
+        };
+        // A plain bind first: it fails when anything holds the port, even
+        // another process's SO_REUSEPORT group (which our own would join).
+        let addr = {
+            let probe = std::net::TcpListener::bind(config.listen).map_err(fail)?;
+            probe.local_addr().map_err(fail)?
+        };
+        let mut listeners = Vec::new();
+        if cfg!(unix) {
+            for _ in 0..http_threads() {
+                listeners.push(reuseport_listener(addr).map_err(fail)?);
+            }
+        } else {
+            let l = std::net::TcpListener::bind(addr).map_err(fail)?;
+            l.set_nonblocking(true).map_err(fail)?;
+            listeners.push(l);
+        }
         let state = Arc::new(State {
             store: Store::new(pool.clone()).with_queue_cap(config.queue_max_per_provider),
-            keys: Keys::new(pool),
+            keys: Keys::new(pool.clone()),
             hot: hot::HotCache::new(config.hot_cache_bytes),
             flights: flight::Flights::default(),
-            lookups: lookup::Lookups::default(),
+            lookups: lookup::Lookups::new(Store::new(pool.clone())),
             resolutions: read::resolutions(),
             grants: auth::grant_cache(),
             keyring: auth::Keyring::default(),
@@ -133,11 +171,11 @@ impl Api {
             meter: meter::Meter::new(&config.catalogue()),
             config,
         });
-        Ok(Api { listener, state })
+        Ok(Api { listeners, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
+        self.listeners[0]
             .local_addr()
             .unwrap_or(self.state.config.listen)
     }
@@ -146,20 +184,27 @@ impl Api {
     /// requests finish (up to 35 s).
     ///
     /// Connections are accepted and served by one thread per core, each
-    /// with a single-threaded runtime, all accepting on the one listening
-    /// socket (as nginx's workers do): a request is parsed, answered and
+    /// with a single-threaded runtime, each accepting on its own socket of
+    /// the one port (`SO_REUSEPORT`, as nginx's `reuseport`), so the kernel
+    /// spreads connections evenly: a request is parsed, answered and
     /// written on one thread, with no hand-off between threads. What they
     /// share (caches, flights, the pool) is in `State`; the LISTEN
     /// connection runs on the caller's runtime.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let Api { listener, state } = self;
+        let Api { listeners, state } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let listen_task = tokio::spawn(listen::run(state.clone(), stop_rx.clone()));
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 16));
+        let threads = http_threads();
         let mut done = Vec::with_capacity(threads);
+        // One socket per thread; a single socket (not unix) is shared.
+        let shared = listeners.len() < threads;
         for i in 0..threads {
-            let listener = listener.try_clone().map_err(|source| Error::Bind {
+            let listener = match listeners.get(i) {
+                Some(l) if !shared => l.try_clone(),
+                _ => listeners[0].try_clone(),
+            }
+            .map_err(|source| Error::Bind {
                 addr: state.config.listen,
                 source,
             })?;
@@ -181,7 +226,7 @@ impl Api {
                 .map_err(|source| Error::Bind { addr, source })?;
             done.push(done_rx);
         }
-        drop(listener);
+        drop(listeners);
         shutdown.await;
         tracing::info!("API draining in-flight requests");
         let _ = stop_tx.send(true);
