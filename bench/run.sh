@@ -2,7 +2,8 @@
 # larder benchmarks (see BENCHMARKS.md). Needs nginx and wrk (installed from
 # Debian's packages when missing) and the local PostgreSQL. Release builds.
 #   bench/run.sh            all four
-#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout
+#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout keyspace
+#   KEYSPACE_SIZES="20000"  bench/run.sh keyspace   (default: 20000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -12,7 +13,7 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
 fi
 cargo build --release --quiet -p larder -p larder-bench
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d /tmp/larder-bench.XXXX)
 chmod 755 "$work"   # nginx workers (www-data) keep their cache here
 pids=()
@@ -26,8 +27,8 @@ token=$("$bin/larder" keys create --name bench 2>/dev/null | tail -n1)
 
 common_env=(TMDB_API_KEY=bench LARDER_TMDB_RATE=1000000 RUST_LOG=warn LARDER_LOG_FORMAT=json)
 
-start_fixture() { # port delay_ms
-  "$bin/larder-bench" fixture --addr "127.0.0.1:$1" --delay-ms "$2" & pids+=($!)
+start_fixture() { # port delay_ms [record]
+  "$bin/larder-bench" fixture --addr "127.0.0.1:$1" --delay-ms "$2" --record "${3:-small}" & pids+=($!)
 }
 start_larder() { # name port upstream_port args...
   local name=$1 port=$2 up=$3; shift 3
@@ -203,5 +204,89 @@ if [[ $what == all || $what == scaleout ]]; then
   echo "  pool time-outs logged: $(cat "$work"/scale-*.err | grep -c 'pool timed out' || true)," \
     "jobs handed back: $(cat "$work"/scale-*.err | grep -c 'job could not finish' || true)," \
     "worker restarts: $(cat "$work"/scale-*.err | grep -c 'starting again' || true)"
+  stop_all
+fi
+
+if [[ $what == all || $what == keyspace ]]; then
+  # Issue 11: N distinct keys read at random, larder (default in-process
+  # cache; in-process cache at 1 MiB, so every hit reads PostgreSQL) beside
+  # nginx proxy_cache on disk, same run, median of three 10 s runs each.
+  # Clients accepting gzip (as media servers, browsers and HTTP libraries
+  # do; nginx caches the upstream's gzip answer and serves it as is) and
+  # clients accepting no coding (nginx caches identity).
+  cat >"$work/random.lua" <<'LUA'
+local prefix, first, n = os.getenv("PREFIX"), tonumber(os.getenv("FIRST")), tonumber(os.getenv("N"))
+math.randomseed(os.time())
+request = function() return wrk.format("GET", prefix .. math.random(first, first + n - 1)) end
+LUA
+  median_run() { # label base path-prefix first n headers...
+    local label=$1 base=$2 prefix=$3 first=$4 n=$5; shift 5
+    local args=()
+    for h in "$@"; do args+=(-H "$h"); done
+    local runs=()
+    for _ in 1 2 3; do
+      runs+=("$(PREFIX=$prefix FIRST=$first N=$n wrk -t1 -c64 -d10s --latency -s "$work/random.lua" "${args[@]}" "$base" 2>/dev/null |
+        awk '/Requests\/sec/ {rps=$2} /  99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%d %s %s", rps, p99, (bad ? "non-2xx:" bad : "")}')")
+    done
+    printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p | awk -v l="$label" -v all="$(printf '%s;' "${runs[@]}" | awk -F';' '{for(i=1;i<=NF;i++) if($i!="") {split($i,a," "); printf "%s%s", (i>1?"/":""), a[1]}}')" \
+      '{printf "    %-44s %7d req/s  p99 %-8s (runs %s) %s\n", l, $1, $2, all, $3}'
+  }
+  for record in small large; do
+    for n in ${KEYSPACE_SIZES:-20000 100000}; do
+      stop_all
+      psql -h 127.0.0.1 -U postgres -d larder_bench -qc "TRUNCATE larder_cache" >/dev/null
+      first=$((30000000))
+      start_fixture 9187 0 "$record"
+      "$bin/larder-bench" seed --db "$DATABASE_URL" --n "$n" --first-id "$first" --record "$record"
+      psql -h 127.0.0.1 -U postgres -d larder_bench -qc "VACUUM ANALYZE larder_cache" >/dev/null
+      for mode in identity gzip; do
+        ae=()
+        [[ $mode == gzip ]] && ae=("Accept-Encoding: gzip")
+        rm -rf "$work/nginx-ks"
+        cat >"$work/nginx-ks.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx-ks.pid;
+error_log $work/nginx-ks.err warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path $work/nginx-ks levels=1:2 keys_zone=ks:64m max_size=20g inactive=1h;
+  server {
+    listen 127.0.0.1:8397;
+    location / {
+      proxy_pass http://127.0.0.1:9187;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Accept-Encoding "$( [[ $mode == gzip ]] && echo gzip )";
+      proxy_cache ks;
+      proxy_cache_valid 200 1h;
+    }
+  }
+}
+NGINX
+        nginx -c "$work/nginx-ks.conf" & pids+=($!)
+        for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:8397/3/movie/$first" -o /dev/null 2>&1 && break; sleep 0.1; done
+        "$bin/larder-bench" warm --prefix "http://127.0.0.1:8397/3/movie/" --n "$n" --first-id "$first" ${ae:+--header "${ae[0]}"}
+        bytes=$(curl -fsS ${ae:+-H "${ae[0]}"} "http://127.0.0.1:8397/3/movie/$first" | wc -c)
+        echo "keyspace: $n keys, $record records, clients accepting ${mode} (${bytes} bytes sent per answer by nginx), wrk -t1 -c64 -d10s, median of 3"
+        median_run "nginx proxy_cache (disk)" http://127.0.0.1:8397 /3/movie/ "$first" "$n" "${ae[@]}"
+        kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
+        for hot in default 1MiB; do
+          port=8398
+          if [[ $hot == default ]]; then
+            start_larder "ks-$hot" $port 9187 api
+          else
+            LARDER_HOT_CACHE_BYTES=1048576 start_larder "ks-$hot" $port 9187 api
+          fi
+          "$bin/larder-bench" warm --prefix "http://127.0.0.1:$port/v1/tmdb/movie/" --n "$n" --first-id "$first" \
+            --header "Authorization: Bearer $token" ${ae:+--header "${ae[0]}"}
+          median_run "larder, in-process cache $hot" "http://127.0.0.1:$port" /v1/tmdb/movie/ "$first" "$n" \
+            "Authorization: Bearer $token" "${ae[@]}"
+          kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
+        done
+      done
+    done
+  done
   stop_all
 fi

@@ -17,6 +17,7 @@ use larder_jobs::job::FetchReason;
 use larder_jobs::provider::Catalogue;
 use larder_jobs::store::{NewEntry, Store};
 
+mod keyspace;
 mod load;
 use load::{flood, storm};
 
@@ -30,12 +31,40 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Serve TMDB-shaped movie documents (any id) after `delay_ms`.
+    /// Serve TMDB-shaped movie documents (any id) after `delay_ms`,
+    /// gzipped to a client that accepts it (as TMDB does).
     Fixture {
         #[arg(long)]
         addr: String,
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
+        /// `small` (1.8 KB) or `large` (~37 KB, with credits and images).
+        #[arg(long, default_value = "small")]
+        record: String,
+    },
+    /// Store N records straight into larder's cache table (movies
+    /// `first_id..`), compressed as a worker would.
+    Seed {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        n: usize,
+        #[arg(long, default_value_t = 1)]
+        first_id: u64,
+        #[arg(long, default_value = "small")]
+        record: String,
+    },
+    /// GET `{prefix}{id}` for N ids (64 at once); every answer must be 200.
+    Warm {
+        #[arg(long)]
+        prefix: String,
+        #[arg(long)]
+        n: usize,
+        #[arg(long, default_value_t = 1)]
+        first_id: u64,
+        /// `name: value`, repeatable.
+        #[arg(long = "header")]
+        headers: Vec<String>,
     },
     /// Latency from a fill's commit to the waiting caller's response.
     Wake {
@@ -123,7 +152,23 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Fixture { addr, delay_ms } => fixture(&addr, Duration::from_millis(delay_ms)).await,
+        Cmd::Fixture {
+            addr,
+            delay_ms,
+            record,
+        } => fixture(&addr, Duration::from_millis(delay_ms), &record).await,
+        Cmd::Seed {
+            db,
+            n,
+            first_id,
+            record,
+        } => keyspace::seed(&db, n, first_id, &record).await,
+        Cmd::Warm {
+            prefix,
+            n,
+            first_id,
+            headers,
+        } => keyspace::warm(&prefix, n, first_id, &headers).await,
         Cmd::Wake {
             api,
             db,
@@ -164,17 +209,32 @@ async fn main() -> Result<()> {
 /// Upstream calls per path, as the fixture saw them.
 type Calls = Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>;
 
-async fn fixture(addr: &str, delay: Duration) -> Result<()> {
+async fn fixture(addr: &str, delay: Duration, record: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let calls: Calls = Arc::default();
+    let body = keyspace::record(record)?;
+    let gzipped = {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&body)?;
+        Bytes::from(gz.finish()?)
+    };
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         let calls = calls.clone();
+        let (body, gzipped) = (body.clone(), gzipped.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
                 let calls = calls.clone();
+                let (body, gzipped) = (body.clone(), gzipped.clone());
                 async move {
+                    let gzip = req
+                        .headers()
+                        .get_all("accept-encoding")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .any(|v| v.contains("gzip"));
                     let path = req.uri().path().to_string();
                     if path == "/__calls" {
                         // Keys fetched, and those fetched more than once.
@@ -187,11 +247,17 @@ async fn fixture(addr: &str, delay: Duration) -> Result<()> {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    let mut r = Response::new(Full::new(Bytes::from_static(MOVIE.as_bytes())));
+                    let mut r = Response::new(Full::new(if gzip { gzipped } else { body }));
                     r.headers_mut().insert(
                         "content-type",
                         "application/json;charset=utf-8".parse().unwrap(),
                     );
+                    if gzip {
+                        r.headers_mut()
+                            .insert("content-encoding", "gzip".parse().unwrap());
+                    }
+                    r.headers_mut()
+                        .insert("vary", "accept-encoding".parse().unwrap());
                     r.headers_mut()
                         .insert("cache-control", "public, max-age=3600".parse().unwrap());
                     Ok::<_, Infallible>(r)
