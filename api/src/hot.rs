@@ -127,16 +127,16 @@ fn coded_etag(etag: &str, coding: Coding) -> String {
     }
 }
 
-/// The key of an entry's identity copy (kept beside the gzip one for
-/// clients that accept no coding).
-pub fn identity_hash(hash: u64) -> u64 {
-    hash ^ 0x9e37_79b9_7f4a_7c15
-}
-
 /// Fixed cost of one hot entry beyond its texts.
 const ENTRY_OVERHEAD: usize = 400;
 
 /// Size-bounded (by what entries weigh), keyed by the key's xxh3.
+///
+/// Two caches: the entries as stored, and the identity copies of gzipped
+/// ones made for clients that accept no coding. The copies have a budget of
+/// their own (a quarter of the entries', on top), so a crowd of such clients
+/// cannot push the stored entries out (every copy is ~5× its entry) and send
+/// every other request to the database.
 ///
 /// Every removal bumps a generation. A reader captures it before reading
 /// the database and inserts what it read only if no removal happened
@@ -145,28 +145,35 @@ const ENTRY_OVERHEAD: usize = 400;
 #[derive(Clone)]
 pub struct HotCache {
     inner: Option<moka::sync::Cache<u64, Arc<HotEntry>>>,
+    copies: Option<moka::sync::Cache<u64, Arc<HotEntry>>>,
     generation: Arc<AtomicU64>,
 }
 
+/// A cache of at most `max_bytes`, entries weighed by what they hold.
+fn weighed(max_bytes: u64) -> Option<moka::sync::Cache<u64, Arc<HotEntry>>> {
+    (max_bytes > 0).then(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_, e: &Arc<HotEntry>| {
+                // What an entry really holds: its body, key and header
+                // texts, and the fixed parts (the entry and its Arc,
+                // moka's node, order-queue links and map slot: about
+                // 400 bytes). `bench/run.sh memory` checks the sum.
+                let texts = e.key.len() + e.content_type.len() + e.etag.len();
+                (e.body.len() + texts + ENTRY_OVERHEAD)
+                    .try_into()
+                    .unwrap_or(u32::MAX)
+            })
+            .build()
+    })
+}
+
 impl HotCache {
+    /// Entries up to `max_bytes`, identity copies up to a quarter of it.
     pub fn new(max_bytes: u64) -> Self {
-        let inner = (max_bytes > 0).then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|_, e: &Arc<HotEntry>| {
-                    // What an entry really holds: its body, key and header
-                    // texts, and the fixed parts (the entry and its Arc,
-                    // moka's node, order-queue links and map slot: about
-                    // 400 bytes). `bench/run.sh memory` checks the sum.
-                    let texts = e.key.len() + e.content_type.len() + e.etag.len();
-                    (e.body.len() + texts + ENTRY_OVERHEAD)
-                        .try_into()
-                        .unwrap_or(u32::MAX)
-                })
-                .build()
-        });
         HotCache {
-            inner,
+            inner: weighed(max_bytes),
+            copies: weighed(max_bytes / 4),
             generation: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -191,6 +198,22 @@ impl HotCache {
         }
     }
 
+    /// The identity copy of an entry, if kept.
+    pub fn get_copy(&self, hash: u64, key: &str) -> Option<Arc<HotEntry>> {
+        let e = self.copies.as_ref()?.get(&hash)?;
+        (e.key == key).then_some(e)
+    }
+
+    /// Keep an identity copy made from an entry read since `generation`
+    /// (see [`HotCache::insert`]).
+    pub fn insert_copy(&self, generation: u64, hash: u64, e: Arc<HotEntry>) {
+        if let Some(c) = &self.copies
+            && self.generation() == generation
+        {
+            c.insert(hash, e);
+        }
+    }
+
     /// Prepare an entry read from the database since `generation` for
     /// serving, and keep it (see [`HotCache::insert`]).
     pub fn remember(&self, generation: u64, key: &CacheKey, e: &Entry) -> Option<Arc<HotEntry>> {
@@ -202,22 +225,24 @@ impl HotCache {
     /// Drop an entry and its identity copy.
     pub fn remove(&self, hash: u64) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Some(c) = &self.inner {
+        for c in [&self.inner, &self.copies].into_iter().flatten() {
             c.invalidate(&hash);
-            c.invalidate(&identity_hash(hash));
         }
     }
 
     /// Entries held and the bytes they weigh (for the metrics).
     pub fn size(&self) -> (u64, u64) {
-        self.inner
-            .as_ref()
-            .map_or((0, 0), |c| (c.entry_count(), c.weighted_size()))
+        [&self.inner, &self.copies]
+            .into_iter()
+            .flatten()
+            .fold((0, 0), |(n, b), c| {
+                (n + c.entry_count(), b + c.weighted_size())
+            })
     }
 
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Some(c) = &self.inner {
+        for c in [&self.inner, &self.copies].into_iter().flatten() {
             c.invalidate_all();
         }
     }

@@ -13,7 +13,7 @@ use larder_jobs::job::FetchReason;
 use larder_jobs::provider::Resolved;
 
 use crate::flight::{self, FillResult};
-use crate::hot::{Freshness, HotEntry, identity_hash, now_millis};
+use crate::hot::{Freshness, HotEntry, now_millis};
 use crate::meter::Lookup;
 use crate::negotiate::Accept;
 use crate::reply::{ApiError, Body, Reply, pending};
@@ -55,7 +55,7 @@ pub async fn read(
         true => state.hot.get(key.hash(), key.as_str()),
         false => state
             .hot
-            .get(identity_hash(key.hash()), key.as_str())
+            .get_copy(key.hash(), key.as_str())
             .or_else(|| state.hot.get(key.hash(), key.as_str())),
     };
     state.meter.hot(hot.is_some());
@@ -252,8 +252,7 @@ fn representation(e: &Arc<HotEntry>, want: &Want<'_>) -> Result<Arc<HotEntry>, A
         ));
     }
     let state = want.state;
-    let hash = identity_hash(want.hash);
-    if let Some(copy) = state.hot.get(hash, &e.key)
+    if let Some(copy) = state.hot.get_copy(want.hash, &e.key)
         && copy.fetched_at == e.fetched_at
     {
         return Ok(copy);
@@ -269,7 +268,9 @@ fn representation(e: &Arc<HotEntry>, want: &Want<'_>) -> Result<Arc<HotEntry>, A
                 "internal error",
             )
         })?;
-    state.hot.insert(want.generation, hash, copy.clone());
+    state
+        .hot
+        .insert_copy(want.generation, want.hash, copy.clone());
     Ok(copy)
 }
 

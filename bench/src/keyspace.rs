@@ -189,3 +189,56 @@ pub async fn warm(prefix: &str, n: usize, first_id: u64, headers: &[String]) -> 
     }
     Ok(())
 }
+
+/// Codec figures for the stored coding (see `jobs/src/coding.rs`): ratio,
+/// encode and decode time per record, for gzip (flate2 with zlib-rs, what
+/// larder uses) and zstd, on both record sizes.
+pub fn codecs() -> Result<()> {
+    use std::io::{Read, Write};
+    fn time<T>(runs: u32, mut f: impl FnMut() -> T) -> (T, f64) {
+        let started = Instant::now();
+        let mut out = f();
+        for _ in 1..runs {
+            out = f();
+        }
+        (out, started.elapsed().as_secs_f64() * 1e6 / f64::from(runs))
+    }
+    println!("codecs: per record, microseconds (this machine, one core)");
+    for kind in ["small", "large"] {
+        let body = record(kind)?;
+        for level in [1u32, 6, 9] {
+            let (packed, enc) = time(200, || {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                gz.write_all(&body).expect("in memory");
+                gz.finish().expect("in memory")
+            });
+            let (_, dec) = time(2000, || {
+                let mut out = Vec::with_capacity(body.len());
+                flate2::read::GzDecoder::new(&packed[..])
+                    .read_to_end(&mut out)
+                    .expect("valid gzip");
+                out
+            });
+            println!(
+                "  {kind:5} {:>6} B  gzip -{level}: {:>6} B ({:.2}x), encode {enc:7.1}, decode {dec:6.1}",
+                body.len(),
+                packed.len(),
+                body.len() as f64 / packed.len() as f64
+            );
+        }
+        for level in [3, 9] {
+            let (packed, enc) = time(200, || zstd::bulk::compress(&body, level).expect("zstd"));
+            let (_, dec) = time(2000, || {
+                zstd::bulk::decompress(&packed, body.len()).expect("valid zstd")
+            });
+            println!(
+                "  {kind:5} {:>6} B  zstd -{level}: {:>6} B ({:.2}x), encode {enc:7.1}, decode {dec:6.1}",
+                body.len(),
+                packed.len(),
+                body.len() as f64 / packed.len() as f64
+            );
+        }
+    }
+    Ok(())
+}

@@ -54,6 +54,8 @@ enum Cmd {
         #[arg(long, default_value = "small")]
         record: String,
     },
+    /// Ratio, encode and decode cost of gzip and zstd on the records.
+    Codecs,
     /// GET `{prefix}{id}` for N ids (64 at once); every answer must be 200.
     Warm {
         #[arg(long)]
@@ -163,6 +165,7 @@ async fn main() -> Result<()> {
             first_id,
             record,
         } => keyspace::seed(&db, n, first_id, &record).await,
+        Cmd::Codecs => keyspace::codecs(),
         Cmd::Warm {
             prefix,
             n,
