@@ -220,8 +220,12 @@ pub fn codecs() -> Result<()> {
                     .expect("valid gzip");
                 out
             });
+            // What larder's API uses: libdeflate, whole buffer.
+            let (_, whole) = time(2000, || {
+                larder_jobs::coding::gunzip(&packed, body.len()).expect("valid gzip")
+            });
             println!(
-                "  {kind:5} {:>6} B  gzip -{level}: {:>6} B ({:.2}x), encode {enc:7.1}, decode {dec:6.1}",
+                "  {kind:5} {:>6} B  gzip -{level}: {:>6} B ({:.2}x), encode {enc:7.1}, decode {dec:6.1} (libdeflate {whole:5.1})",
                 body.len(),
                 packed.len(),
                 body.len() as f64 / packed.len() as f64
