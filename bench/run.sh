@@ -29,6 +29,11 @@ common_env=(TMDB_API_KEY=bench LARDER_TMDB_RATE=1000000 RUST_LOG=warn LARDER_LOG
 
 start_fixture() { # port delay_ms [record]
   "$bin/larder-bench" fixture --addr "127.0.0.1:$1" --delay-ms "$2" --record "${3:-small}" & pids+=($!)
+  for _ in $(seq 1 50); do
+    kill -0 "${pids[-1]}" 2>/dev/null || { echo "fixture on port $1 did not start" >&2; exit 1; }
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/__calls" 2>/dev/null && return 0
+    sleep 0.1
+  done
 }
 start_larder() { # name port upstream_port args...
   local name=$1 port=$2 up=$3; shift 3
