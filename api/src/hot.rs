@@ -247,3 +247,45 @@ impl HotCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str) -> Arc<HotEntry> {
+        Arc::new(HotEntry {
+            key: key.into(),
+            status: 200,
+            content_type: HeaderValue::from_static("application/json"),
+            etag: HeaderValue::from_static("\"e\""),
+            body: Bytes::from_static(b"{}"),
+            coding: Coding::Identity,
+            fetched_at: 0,
+            fresh_until: i64::MAX,
+            stale_until: i64::MAX,
+            keep_until: i64::MAX,
+        })
+    }
+
+    #[test]
+    fn a_removal_or_a_clear_drops_the_entry_and_its_copy_and_stops_older_reads() {
+        let hot = HotCache::new(1 << 20);
+        for wipe in [true, false] {
+            let g = hot.generation();
+            hot.insert(g, 1, entry("k"));
+            hot.insert_copy(g, 1, entry("k"));
+            assert!(hot.get(1, "k").is_some() && hot.get_copy(1, "k").is_some());
+            if wipe {
+                hot.clear();
+            } else {
+                hot.remove(1);
+            }
+            assert!(hot.get(1, "k").is_none(), "entry kept (clear: {wipe})");
+            assert!(hot.get_copy(1, "k").is_none(), "copy kept (clear: {wipe})");
+            // A read that began before the removal keeps nothing.
+            hot.insert_copy(g, 1, entry("k"));
+            hot.insert(g, 1, entry("k"));
+            assert!(hot.get(1, "k").is_none() && hot.get_copy(1, "k").is_none());
+        }
+    }
+}

@@ -346,7 +346,16 @@ async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
             r.headers()["x-cache"].to_str().unwrap().to_string()
         }
     };
-    // A client that accepts no coding: b keeps an inflated copy too.
+    // A document large enough for b to keep an inflated copy for a client
+    // that accepts no coding.
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tmdb/movie/550.json"
+    ))
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&fixture).unwrap();
+    doc["overview"] = "A ticking-time-bomb insomniac. ".repeat(1000).into();
+    upstream.script("/3/movie/550", [Step::body(200, &doc.to_string())]);
     let plain = reqwest::Client::builder().no_gzip().build().unwrap();
     let title = |addr: SocketAddr| {
         let plain = plain.clone();
@@ -366,13 +375,8 @@ async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
     assert_eq!(x_cache(b_addr).await, "HIT");
     assert_eq!(title(b_addr).await, "Fight Club");
     // The upstream's answer changes; a purge must drop every copy.
-    let changed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/tmdb/movie/550.json"
-    ))
-    .unwrap()
-    .replace("\"Fight Club\"", "\"Fight Club (restored)\"");
-    upstream.route("/3/movie/550", Step::body(200, &changed));
+    doc["title"] = "Fight Club (restored)".into();
+    upstream.script("/3/movie/550", [Step::body(200, &doc.to_string())]);
     let out = Command::new(env!("CARGO_BIN_EXE_larder"))
         .args(["purge", "tmdb/movie/"])
         .env_clear()
