@@ -233,11 +233,6 @@ pub struct Want<'a> {
     hash: u64,
 }
 
-/// Identity copies smaller than this are not kept: inflating 1.8 KB takes
-/// ~4 µs (`larder-bench codecs`), about what a cache insert and eviction
-/// cost, and 100,000 small copies crowded the copies' budget for nothing.
-const COPY_MIN_BYTES: usize = 8 * 1024;
-
 /// The representation of `e` to send: as stored when the client accepts its
 /// coding, else the identity copy (inflated once and kept in the hot cache
 /// beside the stored one, so a popular key is not inflated per hit).
@@ -273,12 +268,9 @@ fn representation(e: &Arc<HotEntry>, want: &Want<'_>) -> Result<Arc<HotEntry>, A
                 "internal error",
             )
         })?;
-    // A small body inflates in a few µs, less than keeping its copy costs.
-    if copy.body.len() >= COPY_MIN_BYTES {
-        state
-            .hot
-            .insert_copy(want.generation, want.hash, copy.clone());
-    }
+    state
+        .hot
+        .insert_copy(want.generation, want.hash, copy.clone());
     Ok(copy)
 }
 
