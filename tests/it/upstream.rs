@@ -328,16 +328,15 @@ async fn answer(
         .headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("content-encoding"));
-    let body = if gzip_ok && !coded && body.len() >= 200 {
+    let gzipped = gzip_ok && !coded && body.len() >= 200;
+    let body = if gzipped {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(body.as_bytes()).unwrap();
-        Some(gz.finish().unwrap())
+        Bytes::from(gz.finish().unwrap())
     } else {
-        None
-    }
-    .map_or_else(|| Bytes::from(body), Bytes::from);
-    let gzipped = gzip_ok && !coded && body.len() >= 2 && body[..2] == [0x1f, 0x8b];
+        Bytes::from(body)
+    };
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
     resp.headers_mut().insert(
