@@ -12,6 +12,7 @@ pub mod conn;
 pub mod flight;
 pub mod health;
 pub mod hot;
+pub mod image;
 pub mod listen;
 pub mod lookup;
 pub mod meter;
@@ -58,6 +59,8 @@ const DRAIN: Duration = Duration::from_secs(35);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("asset storage: {0}")]
+    Storage(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -154,6 +157,8 @@ impl Api {
             l.set_nonblocking(true).map_err(fail)?;
             listeners.push(l);
         }
+        let storage = larder_jobs::assets::Storage::from_config(&config.storage)
+            .map_err(|e| Error::Storage(e.to_string()))?;
         let state = Arc::new(State {
             store: Store::new(pool.clone()).with_queue_cap(config.queue_max_per_provider),
             keys: Keys::new(pool.clone()),
@@ -169,6 +174,8 @@ impl Api {
             listener_up: AtomicBool::new(false),
             metrics: metrics_handle(),
             meter: meter::Meter::new(&config.catalogue()),
+            storage,
+            images: image::cache(),
             config,
         });
         Ok(Api { listeners, state })
@@ -334,11 +341,27 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
                     provider,
                     resource,
                     req.uri().query().unwrap_or(""),
+                    req.method() == Method::HEAD,
                 )
                 .await,
             ),
             None => (Route::Other, Err(ApiError::not_found())),
         }
+    } else if let Some(rest) = path.strip_prefix("/t/p/") {
+        // image.tmdb.org's paths: public there, public here (only TMDB
+        // image names of TMDB sizes resolve).
+        (
+            Route::Image,
+            read::read_open(
+                &state,
+                req.headers(),
+                "tmdb",
+                &format!("image/{rest}"),
+                req.uri().query().unwrap_or(""),
+                req.method() == Method::HEAD,
+            )
+            .await,
+        )
     } else {
         match path {
             "/livez" => (

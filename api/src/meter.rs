@@ -13,19 +13,20 @@ use larder_jobs::provider::Catalogue;
 use metrics::{Counter, Histogram};
 
 /// Route labels of `larder_http_requests_total` and `larder_http_request_duration_seconds`.
-pub const ROUTES: [&str; 7] = [
+pub const ROUTES: [&str; 8] = [
     "read",
     "providers",
     "livez",
     "readyz",
     "health",
     "metrics",
+    "image",
     "other",
 ];
 /// Status labels: the statuses larder answers with, then `other`.
-pub const STATUSES: [&str; 15] = [
+pub const STATUSES: [&str; 17] = [
     "200", "202", "304", "400", "401", "403", "404", "405", "414", "429", "500", "502", "503",
-    "504", "other",
+    "504", "302", "406", "other",
 ];
 /// Result labels of `larder_cache_lookups_total`.
 const RESULTS: [&str; 3] = ["hit", "stale", "miss"];
@@ -38,6 +39,8 @@ pub enum Route {
     Readyz,
     Health,
     Metrics,
+    /// `/t/p/…`: TMDB's image host, served by larder.
+    Image,
     Other,
 }
 

@@ -28,8 +28,33 @@ pub async fn read(
     provider: &str,
     rest: &str,
     query: &str,
+    head_only: bool,
 ) -> Result<Reply, ApiError> {
     crate::auth::check(state, headers, Some(provider)).await?;
+    read_open(state, headers, provider, rest, query, head_only).await
+}
+
+/// A cached read without the service-key check (routes that are public
+/// upstream too: TMDB's image host).
+pub async fn read_open(
+    state: &Arc<State>,
+    headers: &HeaderMap,
+    provider: &str,
+    rest: &str,
+    query: &str,
+    head_only: bool,
+) -> Result<Reply, ApiError> {
+    let reply = read_entry(state, headers, provider, rest, query).await?;
+    crate::image::attach(state, reply, head_only).await
+}
+
+async fn read_entry(
+    state: &Arc<State>,
+    headers: &HeaderMap,
+    provider: &str,
+    rest: &str,
+    query: &str,
+) -> Result<Reply, ApiError> {
     let resolution = resolve(state, provider, rest, query)?;
     let resolved = &resolution.resolved;
     let provider = resolved.provider.id;
@@ -213,7 +238,7 @@ fn prefer_wait(headers: &HeaderMap) -> Option<Duration> {
         })
 }
 
-fn etag_matches(inm: &HeaderValue, etag: &HeaderValue) -> bool {
+pub(crate) fn etag_matches(inm: &HeaderValue, etag: &HeaderValue) -> bool {
     let Ok(inm) = inm.to_str() else { return false };
     let etag = etag.to_str().unwrap_or_default();
     inm.split(',')
@@ -287,6 +312,9 @@ fn serve(
             .insert(X_CACHE, HeaderValue::from_static(x_cache));
         return Ok(r);
     }
+    if e.content_type == POINTER_TYPE {
+        return crate::image::head(&e.body, HeaderValue::from_static(x_cache), want.inm);
+    }
     let e = &representation(e, want)?;
     let not_modified = want.inm.is_some_and(|v| etag_matches(v, &e.etag));
     let mut r = if not_modified {
@@ -323,6 +351,7 @@ fn serve(
 }
 
 const GZIP: HeaderValue = HeaderValue::from_static("gzip");
+const POINTER_TYPE: HeaderValue = HeaderValue::from_static(larder_jobs::assets::POINTER_TYPE);
 const VARY_ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("accept-encoding");
 
 #[cfg(test)]

@@ -1,14 +1,81 @@
 //! Responses: the one API error type, JSON helpers.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use futures_util::Stream;
 use http_body_util::Full;
+use hyper::body::{Frame, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use larder_jobs::RequestError;
 use larder_jobs::store::{FailKind, Failure};
 
-pub type Body = Full<Bytes>;
 pub type Reply = Response<Body>;
+
+/// A response body: bytes in memory (every JSON answer), or a stream of
+/// an asset from storage (an image too large to hold), of known length.
+pub enum Body {
+    Full(Full<Bytes>),
+    Stream {
+        stream: Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn new(bytes: Bytes) -> Body {
+        Body::Full(Full::new(bytes))
+    }
+
+    pub fn stream(
+        stream: Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+        len: u64,
+    ) -> Body {
+        Body::Stream { stream, len }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::Full(Full::default())
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            Body::Full(full) => Pin::new(full)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            Body::Stream { stream, .. } => stream
+                .as_mut()
+                .poll_next(cx)
+                .map(|item| item.map(|chunk| chunk.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(full) => full.is_end_stream(),
+            Body::Stream { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(full) => full.size_hint(),
+            Body::Stream { len, .. } => SizeHint::with_exact(*len),
+        }
+    }
+}
 
 /// Every error the API answers with: a status and a stable kebab-case code.
 /// 5xx details are logged where they happen, never sent to the client.
@@ -94,6 +161,18 @@ impl ApiError {
             "the database is not reachable; try again shortly",
         )
     }
+    /// Asset storage (the folder, the S3 store) failed: nothing was served
+    /// or stored; the next request tries again.
+    pub fn storage_unavailable() -> Self {
+        ApiError {
+            retry_after: Some(5),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "asset storage is not available; try again shortly",
+            )
+        }
+    }
     pub fn upstream_not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -131,6 +210,7 @@ impl ApiError {
                     ),
                 )
             },
+            FailKind::Storage => Self::storage_unavailable(),
         }
     }
 
@@ -172,7 +252,7 @@ impl From<larder_jobs::Error> for ApiError {
 }
 
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    let mut r = Response::new(Body::new(Bytes::from(value.to_string())));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -180,7 +260,7 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
 }
 
 pub fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Body::new(body.into()));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -33,6 +33,10 @@ pub struct State {
     pub metrics: PrometheusHandle,
     /// Metric handles of the request path.
     pub meter: crate::meter::Meter,
+    /// Where images are.
+    pub storage: larder_jobs::assets::Storage,
+    /// Small images' bytes by content hash (see `image`).
+    pub images: crate::image::ImageCache,
 }
 
 impl State {

@@ -24,6 +24,8 @@ pub enum Cause {
     Login,
     /// Larder's own limits (the provider's rate is booked too far ahead).
     Busy,
+    /// Asset storage failed (the folder, the S3 store).
+    Storage,
     Unknown,
 }
 
@@ -38,6 +40,7 @@ impl fmt::Display for Cause {
             Cause::InvalidBody => f.write_str("invalid body"),
             Cause::Login => f.write_str("login"),
             Cause::Busy => f.write_str("busy"),
+            Cause::Storage => f.write_str("storage"),
             Cause::Unknown => f.write_str("unknown"),
         }
     }
@@ -58,6 +61,7 @@ impl Cause {
             "invalid-body" => Cause::InvalidBody,
             "login" => Cause::Login,
             "busy" => Cause::Busy,
+            "storage" => Cause::Storage,
             other => other
                 .strip_prefix("status-")
                 .and_then(|n| n.parse().ok())
@@ -102,6 +106,7 @@ impl From<FailKind> for Failure {
         let cause = match kind {
             FailKind::Timeout => Cause::Timeout,
             FailKind::Overloaded => Cause::Busy,
+            FailKind::Storage => Cause::Storage,
             _ => Cause::Unknown,
         };
         Failure { kind, cause }
@@ -120,6 +125,8 @@ pub enum FailKind {
     /// The provider's rate is booked beyond the lane horizon (or its pause
     /// runs past it): 503, try later.
     Overloaded,
+    /// Asset storage could not keep the download: 503, nothing stored.
+    Storage,
 }
 
 impl FailKind {
@@ -129,6 +136,7 @@ impl FailKind {
             FailKind::Timeout => "upstream-timeout",
             FailKind::Rejected => "upstream-rejected",
             FailKind::Overloaded => "overloaded",
+            FailKind::Storage => "storage-unavailable",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -137,6 +145,7 @@ impl FailKind {
             "upstream-timeout" => Some(FailKind::Timeout),
             "upstream-rejected" => Some(FailKind::Rejected),
             "overloaded" => Some(FailKind::Overloaded),
+            "storage-unavailable" => Some(FailKind::Storage),
             _ => None,
         }
     }
@@ -197,6 +206,7 @@ mod tests {
             Cause::InvalidBody,
             Cause::Login,
             Cause::Busy,
+            Cause::Storage,
             Cause::Unknown,
         ] {
             assert_eq!(Cause::parse_token(&c.token()), c);

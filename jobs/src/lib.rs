@@ -13,7 +13,9 @@
 //! - [`job`]: queue payloads.
 //! - [`names`]: metric names and their descriptions.
 //! - [`coding`]: how stored bodies are compressed.
+//! - [`assets`]: images: spooling downloads, storage backends, pointers.
 
+pub mod assets;
 pub mod coding;
 pub mod config;
 pub mod db;

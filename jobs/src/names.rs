@@ -22,7 +22,7 @@ pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
 /// Database reads of entries: keys read, and the batched queries they took.
 pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
 pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
-/// Reserved for asset storage (not built yet); named here as the contract has it.
+/// Bytes of assets (images) written to storage (identical bytes count once).
 pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
 
 /// Register descriptions with whatever recorder is installed.
@@ -79,5 +79,9 @@ pub fn describe() {
         DB_READ_BATCHES,
         "Batched database reads of entries (keys / batches = keys per round trip)"
     );
-    describe_counter!(ASSETS_STORED_BYTES, Unit::Bytes, "Bytes of assets stored");
+    describe_counter!(
+        ASSETS_STORED_BYTES,
+        Unit::Bytes,
+        "Bytes of assets written to storage, by provider (identical bytes once)"
+    );
 }

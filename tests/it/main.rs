@@ -10,6 +10,7 @@ mod custom;
 mod faults;
 mod first_hour;
 mod hardening;
+mod images;
 mod lanes;
 mod processes;
 mod providers;

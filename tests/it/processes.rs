@@ -13,14 +13,14 @@ use crate::helpers::*;
 
 const MOVIE: &str = "/v1/tmdb/movie/550";
 
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
-    addr: Option<SocketAddr>,
+    pub(crate) addr: Option<SocketAddr>,
 }
 
 /// Start `larder ARGS` with `env`; for API processes, wait for the address
 /// it listens on (read from its JSON logs).
-async fn start(args: &[&str], env: &BTreeMap<String, String>) -> Proc {
+pub(crate) async fn start(args: &[&str], env: &BTreeMap<String, String>) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_larder"));
     cmd.args(args)
         .env_clear()
@@ -65,7 +65,7 @@ async fn start(args: &[&str], env: &BTreeMap<String, String>) -> Proc {
 }
 
 /// A loopback address nothing listens on right now.
-fn free_addr() -> SocketAddr {
+pub(crate) fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -80,7 +80,7 @@ fn sigterm(p: &Proc) {
     }
 }
 
-async fn exits_cleanly(mut p: Proc) {
+pub(crate) async fn exits_cleanly(mut p: Proc) {
     sigterm(&p);
     let status = tokio::time::timeout(Duration::from_secs(40), p.child.wait())
         .await
@@ -89,7 +89,7 @@ async fn exits_cleanly(mut p: Proc) {
     assert!(status.success(), "exit status {status}");
 }
 
-async fn ready(http: &reqwest::Client, addr: SocketAddr) {
+pub(crate) async fn ready(http: &reqwest::Client, addr: SocketAddr) {
     eventually(Duration::from_secs(20), || async {
         http.get(format!("http://{addr}/readyz"))
             .send()

@@ -26,6 +26,8 @@ pub struct Step {
     pub headers: Vec<(String, String)>,
     /// Never answer.
     pub hang: bool,
+    /// A binary body (an image), sent as it is.
+    pub raw: Option<Bytes>,
 }
 
 impl Step {
@@ -36,7 +38,16 @@ impl Step {
             delay: Duration::ZERO,
             headers: vec![],
             hang: false,
+            raw: None,
         }
+    }
+    /// A binary answer with this content type, never gzipped.
+    pub fn bytes(status: u16, content_type: &str, body: impl Into<Bytes>) -> Self {
+        Step {
+            raw: Some(body.into()),
+            ..Step::status(status)
+        }
+        .header("content-type", content_type)
     }
     pub fn fixture() -> Self {
         Step {
@@ -300,6 +311,17 @@ async fn answer(
     }
     if !step.delay.is_zero() {
         tokio::time::sleep(step.delay).await;
+    }
+    if let Some(raw) = step.raw {
+        let mut resp = Response::new(Full::new(raw));
+        *resp.status_mut() = hyper::StatusCode::from_u16(step.status).unwrap();
+        for (k, v) in step.headers {
+            resp.headers_mut().insert(
+                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        return Ok(resp);
     }
     let (status, body) = match step.body {
         Some(b) => (step.status, b),

@@ -14,13 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use larder_jobs::assets::{self, Download, POINTER_TYPE, Pointer, Storage};
 use larder_jobs::config::Config;
 use larder_jobs::job::{FetchJob, FetchReason};
 use larder_jobs::key::CacheKey;
 use larder_jobs::names;
 use larder_jobs::provider::{Catalogue, Fill, Product, ProviderSettings};
 use larder_jobs::rate::RateLimiter;
-use larder_jobs::store::{FailKind, NewEntry, Start, Store};
+use larder_jobs::store::{FailKind, Failure, NewEntry, Start, Store};
 use larder_jobs::token::{SharedToken, Tokens};
 use tokio::sync::Semaphore;
 
@@ -80,6 +81,8 @@ pub struct Fetcher {
     permits: HashMap<&'static str, Arc<Semaphore>>,
     /// Round-robin cursor over each provider's key pool and mirrors.
     cursor: AtomicUsize,
+    /// Where images go.
+    storage: Storage,
 }
 
 impl Fetcher {
@@ -92,13 +95,17 @@ impl Fetcher {
             .values()
             .filter_map(|s| Some((s.def.id, Arc::new(Semaphore::new(s.concurrency?)))))
             .collect();
+        let storage = Storage::from_config(&config.storage)
+            .map_err(|e| crate::Error::Setup(e.to_string()))?;
         Ok(Fetcher {
             catalogue: config.catalogue(),
             reporter: crate::report::Reporter::new(larder_jobs::health::ProviderHealth::new(
                 store.pool().clone(),
             )),
             upstream: Upstream::new(&config.upstream)
-                .map_err(|e| crate::Error::Setup(e.to_string()))?,
+                .map_err(|e| crate::Error::Setup(e.to_string()))?
+                .with_spool(storage.spool_dir(), config.storage.max_asset_bytes),
+            storage,
             limiter: RateLimiter::new(store.pool().clone()),
             tokens: Tokens::new(store.pool().clone()),
             tokens_seen: DashMap::new(),
@@ -125,6 +132,7 @@ impl Fetcher {
         job_id: &str,
     ) -> Result<Outcome, larder_jobs::Error> {
         let started = Instant::now();
+        let kind = self.kind(job);
         let result = self.run(job, job_id).await;
         let outcome = match &result {
             Ok(Outcome::Stored { .. } | Outcome::Skipped) => "ok",
@@ -132,10 +140,19 @@ impl Fetcher {
             Ok(Outcome::Failed(_) | Outcome::Invalid(_)) => "failed",
             Err(_) => "retry",
         };
-        metrics::counter!(names::JOBS, "kind" => job.kind(), "outcome" => outcome).increment(1);
-        metrics::histogram!(names::JOB_DURATION, "kind" => job.kind())
+        metrics::counter!(names::JOBS, "kind" => kind, "outcome" => outcome).increment(1);
+        metrics::histogram!(names::JOB_DURATION, "kind" => kind)
             .record(started.elapsed().as_secs_f64());
         result
+    }
+
+    /// The job's label: `asset` for an image's fill, else the payload's.
+    fn kind(&self, job: &FetchJob) -> &'static str {
+        let FetchJob::Fetch { key, .. } = job;
+        match self.catalogue.resolve_key(key) {
+            Ok(r) if r.provider.adapter.is_asset(r.resource) => "asset",
+            _ => job.kind(),
+        }
     }
 
     /// End `job_id`'s fill of `key` as rejected (a job that cannot run).
@@ -262,6 +279,19 @@ impl Fetcher {
                         content_type: "application/json".into(),
                         body,
                     },
+                    Product::Asset(download) => {
+                        match self.keep_asset(settings.def.id, download).await? {
+                            Ok(pointer) => NewEntry {
+                                status: 200,
+                                content_type: POINTER_TYPE.into(),
+                                body: pointer.to_json(),
+                            },
+                            Err(failure) => {
+                                self.store.fail(key, Some(job_id), failure).await?;
+                                return Ok(Outcome::Failed(failure.kind));
+                            }
+                        }
+                    }
                 };
                 let ttl = resolved.ttl(&self.config);
                 self.keep(key, job_id, &entry, &ttl).await?;
@@ -274,7 +304,7 @@ impl Fetcher {
             Err(Stop::Failed(failure)) => {
                 // Recorded first: a client told of the failure finds
                 // `/health` already saying so.
-                if failure.kind != FailKind::Overloaded {
+                if !matches!(failure.kind, FailKind::Overloaded | FailKind::Storage) {
                     self.reporter.failed(settings.def.id, failure).await;
                 }
                 self.store.fail(key, Some(job_id), failure).await?;
@@ -327,6 +357,76 @@ impl Fetcher {
         Ok(Outcome::Deferred(after))
     }
 
+    /// Put a downloaded image in asset storage under its content-addressed
+    /// name (identical bytes are stored once) and record its source URL.
+    /// `Ok(Err(_))`: storage failed, nothing is kept (the spool file goes).
+    async fn keep_asset(
+        &self,
+        provider: &'static str,
+        download: Arc<Download>,
+    ) -> Result<Result<Pointer, Failure>, larder_jobs::Error> {
+        let Ok(download) = Arc::try_unwrap(download) else {
+            tracing::error!(provider, "download still shared when stored");
+            return Ok(Err(FailKind::Storage.into()));
+        };
+        let Some((content_type, ext)) = download.image else {
+            return Ok(Err(FailKind::Upstream.into()));
+        };
+        let pointer = Pointer {
+            object: assets::object_name(provider, &download.sha256, ext),
+            sha256: download.sha256.clone(),
+            content_type: content_type.to_owned(),
+            size: download.size,
+        };
+        let url = download.url.clone();
+        match self
+            .storage
+            .put(&pointer.object, download, content_type)
+            .await
+        {
+            Ok(written) => {
+                if written {
+                    metrics::counter!(names::ASSETS_STORED_BYTES, "provider" => provider)
+                        .increment(pointer.size);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(provider, storage = %self.storage.describe(), error = %e, "asset storage failed; image not stored");
+                return Ok(Err(FailKind::Storage.into()));
+            }
+        }
+        self.patiently(|| self.store.record_asset(provider, &url, &pointer))
+            .await?;
+        Ok(Ok(pointer))
+    }
+
+    /// Run a store operation, waiting out a database that is away for a
+    /// moment (see [`Self::keep`]).
+    async fn patiently<F, Fut>(&self, op: F) -> Result<(), larder_jobs::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), larder_jobs::Error>>,
+    {
+        let until = Instant::now() + STORE_PATIENCE;
+        let mut tries = 0u32;
+        loop {
+            match op().await {
+                Err(e) if e.is_unavailable() && Instant::now() < until => {
+                    tries += 1;
+                    let pause = crate::fill::backoff(
+                        Duration::from_millis(200),
+                        Duration::from_secs(2),
+                        tries,
+                    )
+                    .max(Duration::from_millis(50));
+                    tracing::debug!(error = %e, ?pause, "database away; storing again");
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Store a fill's answer. The upstream was asked once: a database that
     /// is away for a moment (refusing connections, restarting) is waited
     /// for here, answer in hand, rather than the job re-run and the upstream
@@ -338,24 +438,8 @@ impl Fetcher {
         entry: &NewEntry,
         ttl: &larder_jobs::provider::Ttl,
     ) -> Result<(), larder_jobs::Error> {
-        let until = Instant::now() + STORE_PATIENCE;
-        let mut tries = 0u32;
-        loop {
-            match self.store.complete(key, Some(job_id), entry, ttl).await {
-                Err(e) if e.is_unavailable() && Instant::now() < until => {
-                    tries += 1;
-                    let pause = crate::fill::backoff(
-                        Duration::from_millis(200),
-                        Duration::from_secs(2),
-                        tries,
-                    )
-                    .max(Duration::from_millis(50));
-                    tracing::debug!(key = %key, error = %e, ?pause, "database away; storing again");
-                    tokio::time::sleep(pause).await;
-                }
-                other => return other,
-            }
-        }
+        self.patiently(|| self.store.complete(key, Some(job_id), entry, ttl))
+            .await
     }
 
     async fn release_slot(&self, slot: Option<Slot>) {

@@ -215,6 +215,10 @@ impl Fetcher {
                         Cause::InvalidBody,
                     )));
                 }
+                Err(CallError::Spool(e)) => {
+                    tracing::warn!(provider = def.id, error = %e, "cannot spool a download; asset storage failing");
+                    return Err(Stop::Failed(FailKind::Storage.into()));
+                }
                 Err(CallError::Transport(e)) => {
                     tracing::debug!(provider = def.id, attempt, error = %e, "upstream unreachable; will retry");
                     last = Failure::new(FailKind::Upstream, Cause::of_transport(&e));

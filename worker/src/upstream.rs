@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use larder_jobs::assets::{Spool, SpoolError};
 use larder_jobs::config::UpstreamConfig;
 use larder_jobs::names;
 use larder_jobs::provider::{Method, Request, Response};
@@ -15,13 +16,19 @@ pub enum CallError {
     #[error("upstream transport error: {0}")]
     Transport(String),
     #[error("upstream body larger than {0} bytes")]
-    TooLarge(usize),
+    TooLarge(u64),
+    /// The download could not be written to its spool file (the storage
+    /// side failing, not the upstream).
+    #[error("cannot spool the download: {0}")]
+    Spool(String),
 }
 
 #[derive(Clone)]
 pub struct Upstream {
     client: reqwest::Client,
     max_body: usize,
+    /// Where asset downloads are spooled, and their size cap.
+    spool: Option<(std::path::PathBuf, u64)>,
 }
 
 /// Sent when a provider's terms ask for nothing more specific.
@@ -55,7 +62,14 @@ impl Upstream {
         Ok(Upstream {
             client,
             max_body: config.max_body_bytes,
+            spool: None,
         })
+    }
+
+    /// Spool asset downloads to `dir`, refusing more than `cap` bytes.
+    pub fn with_spool(mut self, dir: std::path::PathBuf, cap: u64) -> Self {
+        self.spool = Some((dir, cap));
+        self
     }
 
     /// Make `request` against `base`. `provider` labels the metrics. The
@@ -92,7 +106,11 @@ impl Upstream {
                 .body(body.clone());
         }
         let started = Instant::now();
-        let result = self.send(builder).await;
+        let spool = match (&self.spool, request.asset) {
+            (Some((dir, cap)), true) => Some((dir.as_path(), *cap, url.as_str())),
+            _ => None,
+        };
+        let result = self.send(builder, spool).await;
         let status_label = match &result {
             Ok(r) => r.status.to_string(),
             Err(CallError::Timeout) => "timeout".into(),
@@ -113,7 +131,14 @@ impl Upstream {
         result
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, CallError> {
+    /// Send and read the answer: whole into memory under the body cap, or,
+    /// for a 2xx answer to an asset request (`spool`: the folder, the cap
+    /// and the URL), streamed to a spool file, chunk by chunk.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        spool: Option<(&std::path::Path, u64, &str)>,
+    ) -> Result<Response, CallError> {
         let mut response = request.send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let headers = response
@@ -121,16 +146,36 @@ impl Upstream {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
-        if response
-            .content_length()
-            .is_some_and(|n| n as usize > self.max_body)
+        if let Some((dir, cap, url)) = spool
+            && (200..300).contains(&status)
         {
-            return Err(CallError::TooLarge(self.max_body));
+            if response.content_length().is_some_and(|n| n > cap) {
+                return Err(CallError::TooLarge(cap));
+            }
+            let spooled = |e: SpoolError| match e {
+                SpoolError::TooLarge(cap) => CallError::TooLarge(cap),
+                SpoolError::Io(e) => CallError::Spool(e.to_string()),
+            };
+            let mut file = Spool::create(dir, cap).await.map_err(spooled)?;
+            while let Some(chunk) = response.chunk().await.map_err(classify)? {
+                file.write(&chunk).await.map_err(spooled)?;
+            }
+            let download = file.finish(url.to_owned()).await.map_err(spooled)?;
+            return Ok(Response {
+                status,
+                headers,
+                body: bytes::Bytes::new(),
+                download: Some(std::sync::Arc::new(download)),
+            });
+        }
+        let cap = self.max_body as u64;
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Err(CallError::TooLarge(cap));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > self.max_body {
-                return Err(CallError::TooLarge(self.max_body));
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(CallError::TooLarge(cap));
             }
             body.extend_from_slice(&chunk);
         }
@@ -138,6 +183,7 @@ impl Upstream {
             status,
             headers,
             body: body.into(),
+            download: None,
         })
     }
 }

@@ -58,6 +58,26 @@ impl Config {
                 "worker.concurrency must be at least 1".into(),
             ));
         }
+        if self.storage.backend == super::StorageBackend::S3 && self.storage.s3.bucket.is_empty() {
+            return Err(Error::Config(
+                "LARDER_STORAGE=s3 needs LARDER_S3_BUCKET".into(),
+            ));
+        }
+        for url in [&self.storage.s3.endpoint, &self.storage.s3.public_base]
+            .into_iter()
+            .flatten()
+        {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "storage.s3 URL {url:?}: must start with http:// or https://"
+                )));
+            }
+        }
+        if self.storage.max_asset_bytes == 0 {
+            return Err(Error::Config(
+                "storage.max_asset_bytes must be at least 1".into(),
+            ));
+        }
         if self.upstream.attempts == 0 {
             return Err(Error::Config("upstream.attempts must be at least 1".into()));
         }

@@ -35,6 +35,10 @@ pub struct Request {
     /// The provider whose rate limit this call counts against, when not the
     /// fill's own (a composite calling another provider's upstream).
     pub rate_as: Option<&'static str>,
+    /// An asset download (an image): a 2xx body is streamed to a spool
+    /// file under the asset size cap, hashed and sniffed
+    /// ([`Response::download`]) instead of read into memory.
+    pub asset: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +58,20 @@ impl Request {
             body: None,
             authorized: true,
             rate_as: None,
+            asset: false,
         }
+    }
+
+    /// A GET of an image on `host`: no credential (image hosts take none),
+    /// streamed to disk.
+    pub fn asset(path: impl Into<String>, host: &'static str) -> Self {
+        Request {
+            host,
+            authorized: false,
+            asset: true,
+            ..Request::get(path)
+        }
+        .header("accept", "image/*")
     }
 
     /// A POST of a JSON body.
@@ -104,6 +121,8 @@ pub struct Response {
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// An asset request's 2xx body, on disk (`body` is then empty).
+    pub download: Option<std::sync::Arc<crate::assets::Download>>,
 }
 
 impl Response {
@@ -166,6 +185,9 @@ pub enum Product {
     Found { content_type: String, body: Bytes },
     /// A negative (404) entry with a JSON body.
     NotFound(Bytes),
+    /// An image, downloaded and sniffed: stored in asset storage, and the
+    /// entry points at it.
+    Asset(std::sync::Arc<crate::assets::Download>),
 }
 
 impl Product {
@@ -235,7 +257,10 @@ pub trait Adapter: Send + Sync {
 
     /// What an answer means.
     fn classify(&self, fill: &Fill<'_>, request: &Request, response: &Response) -> Verdict {
-        let _ = (fill, request);
+        let _ = fill;
+        if request.asset {
+            return classify_asset(response);
+        }
         classify_status(response)
     }
 
@@ -243,6 +268,9 @@ pub trait Adapter: Send + Sync {
     fn finish(&self, fill: &Fill<'_>, answers: Vec<Response>) -> Result<Product, String> {
         let _ = fill;
         let last = answers.into_iter().last().ok_or("no answer")?;
+        if last.download.is_some() {
+            return asset_product(last);
+        }
         passthrough_json(last)
     }
 
@@ -271,6 +299,13 @@ pub trait Adapter: Send + Sync {
         Err("this provider has no login".into())
     }
 
+    /// Whether a resource is an image kept in asset storage (its jobs
+    /// count as `asset` in `larder_jobs_total`).
+    fn is_asset(&self, resource: &super::ResourceDef) -> bool {
+        let _ = resource;
+        false
+    }
+
     /// URLs of assets (images) the stored answer references.
     fn assets(&self, fill: &Fill<'_>, body: &serde_json::Value) -> Vec<String> {
         let _ = (fill, body);
@@ -297,6 +332,36 @@ pub fn classify_status(response: &Response) -> Verdict {
         500..=599 => Verdict::Retry(format!("status {}", response.status)),
         other => Verdict::Rejected(other),
     }
+}
+
+/// An image host's statuses: 2xx found; 404 and 410 not found (image CDNs
+/// answer them with HTML or nothing: the negative entry gets a JSON body of
+/// its own); the rest as usual.
+pub fn classify_asset(response: &Response) -> Verdict {
+    match response.status {
+        404 | 410 => Verdict::NotFound(not_found_body("no such image upstream")),
+        _ => classify_status(response),
+    }
+}
+
+/// A downloaded image as the product; anything the sniffer does not know
+/// as an image (an HTML error page served as 200, a JSON body) is garbage
+/// and nothing is stored.
+pub fn asset_product(response: Response) -> Result<Product, String> {
+    let download = response.download.ok_or("no download")?;
+    if download.image.is_none() {
+        return Err(format!(
+            "not an image ({} bytes, declared {:?})",
+            download.size,
+            response
+                .headers
+                .iter()
+                .find(|(n, _)| n == "content-type")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("nothing")
+        ));
+    }
+    Ok(Product::Asset(download))
 }
 
 /// Store a JSON body as it came. The answer must say it is JSON

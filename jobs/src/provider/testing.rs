@@ -139,6 +139,7 @@ pub(crate) fn response_with(status: u16, headers: &[(&str, &str)], body: &str) -
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: Bytes::from(body.to_owned()),
+        download: None,
     }
 }
 

@@ -1,9 +1,10 @@
 //! TMDB v3 (<https://developer.themoviedb.org/reference>).
 
 use super::{
-    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, ResourceDef, Setting, Ttl,
-    days, hours,
+    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, Resolved, ResourceDef,
+    Response, Setting, Ttl, days, hours,
 };
+use crate::error::RequestError;
 
 const LANG: Param = Param::opt("language", Kind::Language);
 /// The routes added later name TMDB's default so that `language=en-US` and no
@@ -65,10 +66,17 @@ const TRENDING_MEDIA: Param =
 pub static TMDB: ProviderDef = ProviderDef {
     id: "tmdb",
     title: "The Movie Database v3",
-    hosts: &[Host {
-        name: "",
-        urls: &["https://api.themoviedb.org"],
-    }],
+    hosts: &[
+        Host {
+            name: "",
+            urls: &["https://api.themoviedb.org"],
+        },
+        // `LARDER_TMDB_IMAGE_BASE_URL`.
+        Host {
+            name: "image",
+            urls: &["https://image.tmdb.org"],
+        },
+    ],
     auth: Auth::Custom,
     settings: &[Setting::required("api_key", "TMDB_API_KEY")],
     credential: Some("api_key"),
@@ -308,6 +316,25 @@ pub static TMDB: ProviderDef = ProviderDef {
             ],
             ttl: GENRES,
         },
+        // An image, as `image.tmdb.org/t/p/{size}/{file}` serves it: stored
+        // once in asset storage; the entry points at it. Images at a path
+        // never change: a year fresh.
+        ResourceDef {
+            name: "image",
+            route: "image/{size}/{file}",
+            upstream: "/t/p/{size}/{file}",
+            params: &[
+                Param::req("size", Kind::OneOf(IMAGE_SIZES)),
+                Param::req(
+                    "file",
+                    Kind::Ident {
+                        max_len: 80,
+                        extra: ".",
+                    },
+                ),
+            ],
+            ttl: Ttl::new(days(365), days(365), hours(1), days(365)),
+        },
         ResourceDef {
             name: "configuration",
             route: "configuration",
@@ -318,11 +345,57 @@ pub static TMDB: ProviderDef = ProviderDef {
     ],
 };
 
+/// Every size TMDB's `configuration` lists for some image type.
+pub const IMAGE_SIZES: &[&str] = &[
+    "w45", "w92", "w154", "w185", "w300", "w342", "w500", "w780", "w1280", "h632", "original",
+];
+
+/// TMDB's image file names: a token of letters and digits and an image
+/// extension (`kqjL17yufvn9OVLyXYpvtyrFfak.jpg`).
+pub fn image_file_ok(file: &str) -> bool {
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return false;
+    };
+    (8..=64).contains(&stem.len())
+        && stem.bytes().all(|b| b.is_ascii_alphanumeric())
+        && matches!(ext, "jpg" | "jpeg" | "png" | "svg" | "webp" | "gif")
+}
+
 struct TmdbAdapter;
 
 impl Adapter for TmdbAdapter {
+    fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
+        if resolved.resource.name == "image" && !resolved.param("file").is_some_and(image_file_ok) {
+            return Err(RequestError::new(
+                "invalid-parameter",
+                "file: not a TMDB image file name (letters and digits, then .jpg, .png, .svg, .webp or .gif)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_asset(&self, resource: &ResourceDef) -> bool {
+        resource.name == "image"
+    }
+
+    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if !answers.is_empty() {
+            return None;
+        }
+        if fill.resource() == "image" {
+            return Some(Request::asset(
+                fill.resolved.upstream_path_and_query(),
+                "image",
+            ));
+        }
+        Some(fill.table_request())
+    }
+
     /// A v3 key goes in `api_key`; a v4 read-access token (a JWT) as a bearer.
     fn authorize(&self, _: &Fill<'_>, request: &mut Request, key: Option<&str>, _: Option<&str>) {
+        if !request.authorized {
+            return;
+        }
         match key {
             Some(key) if key.starts_with("eyJ") => {
                 request
@@ -443,6 +516,41 @@ mod tests {
         ] {
             assert_eq!(resolve(path, query).unwrap_err(), code, "{path}?{query}");
         }
+    }
+
+    #[test]
+    fn image_routes_take_tmdb_sizes_and_file_names_only() {
+        let r = resolve("image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg", "").unwrap();
+        assert_eq!(
+            r.key.as_str(),
+            "tmdb/image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg"
+        );
+        assert_eq!(
+            r.upstream_path_and_query(),
+            "/t/p/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg"
+        );
+        for (path, code) in [
+            (
+                "image/w501/kqjL17yufvn9OVLyXYpvtyrFfak.jpg",
+                "invalid-parameter",
+            ),
+            (
+                "image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.exe",
+                "invalid-parameter",
+            ),
+            ("image/w500/..%2Fetc.jpg", "invalid-parameter"),
+            ("image/w500/a.jpg", "invalid-parameter"),
+            (
+                "image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg/x",
+                "unknown-resource",
+            ),
+        ] {
+            assert_eq!(resolve(path, "").unwrap_err(), code, "{path}");
+        }
+        assert_eq!(
+            resolve("image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg", "w=1").unwrap_err(),
+            "unknown-parameter"
+        );
     }
 
     #[test]

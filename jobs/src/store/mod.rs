@@ -35,7 +35,9 @@ use crate::job::{FETCH_MAX_ATTEMPTS, FETCH_QUEUE, FetchJob, FetchReason};
 use crate::key::CacheKey;
 use crate::provider::Ttl;
 
+mod assets;
 mod upkeep;
+pub use assets::AssetRecord;
 use upkeep::like_escape;
 
 /// The channel fill outcomes are announced on.
