@@ -102,7 +102,7 @@ impl Keyring {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -117,7 +117,16 @@ pub async fn check(
     if state.config.auth == AuthMode::Off {
         return Ok(());
     }
-    let token = bearer(headers)
+    check_token(state, bearer(headers), provider).await
+}
+
+/// Check a service key given some other way (the TMDB drop-in's `api_key`).
+pub async fn check_token(
+    state: &State,
+    token: Option<&str>,
+    provider: Option<&str>,
+) -> Result<(), ApiError> {
+    let token = token
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <service key>"))?;
     // Anything not shaped like a larder token is refused before it costs
     // even a hash.

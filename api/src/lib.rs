@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod conn;
+pub mod dropin;
 pub mod flight;
 pub mod health;
 pub mod hot;
@@ -347,6 +348,18 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
             ),
             None => (Route::Other, Err(ApiError::not_found())),
         }
+    } else if let Some(rest) = path.strip_prefix("/3/") {
+        (
+            Route::Read,
+            Ok(dropin::tmdb(
+                &state,
+                req.headers(),
+                rest,
+                req.uri().query().unwrap_or(""),
+                req.method() == Method::HEAD,
+            )
+            .await),
+        )
     } else if let Some(rest) = path.strip_prefix("/t/p/") {
         // image.tmdb.org's paths: public there, public here (only TMDB
         // image names of TMDB sizes resolve).

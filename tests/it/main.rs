@@ -7,6 +7,7 @@ mod upstream;
 mod auth;
 mod compression;
 mod custom;
+mod dropin;
 mod faults;
 mod first_hour;
 mod hardening;

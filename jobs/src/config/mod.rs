@@ -53,6 +53,14 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// `LARDER_AUTH`: `required` or `off`.
     pub auth: AuthMode,
+    /// `LARDER_TMDB_DROPIN_AUTH`: `required` (the client gives its larder
+    /// service key where it would give a TMDB key) or `off` (a trusted LAN:
+    /// `/3/…` is served without keys).
+    pub tmdb_dropin_auth: AuthMode,
+    /// `LARDER_PUBLIC_URL`: larder's URL as clients reach it
+    /// (`http://nas.lan:8080`); the TMDB drop-in's `configuration` points
+    /// image URLs there. Unset: the request's `Host`.
+    pub public_url: Option<String>,
     /// `LARDER_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
     /// `LARDER_WAIT_BUDGET`: how long a miss waits for its fill before 202.
@@ -289,6 +297,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_token: None,
             auth: AuthMode::Required,
+            tmdb_dropin_auth: AuthMode::Required,
+            public_url: None,
             log_format: LogFormat::Text,
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
@@ -434,6 +444,8 @@ impl Config {
             "LARDER_LISTEN" => self.listen, parse;
             "LARDER_ADMIN_TOKEN" => self.admin_token, |_: &str, v: &str| Ok::<_, Error>(Some(Secret(v.to_owned())));
             "LARDER_AUTH" => self.auth, |n, v| one_of(n, v, &[("required", AuthMode::Required), ("off", AuthMode::Off)]);
+            "LARDER_TMDB_DROPIN_AUTH" => self.tmdb_dropin_auth, |n, v| one_of(n, v, &[("required", AuthMode::Required), ("off", AuthMode::Off)]);
+            "LARDER_PUBLIC_URL" => self.public_url, |_: &str, v: &str| Ok::<_, Error>(Some(v.trim_end_matches('/').to_owned()));
             "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;

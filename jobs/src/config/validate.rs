@@ -63,9 +63,13 @@ impl Config {
                 "LARDER_STORAGE=s3 needs LARDER_S3_BUCKET".into(),
             ));
         }
-        for url in [&self.storage.s3.endpoint, &self.storage.s3.public_base]
-            .into_iter()
-            .flatten()
+        for url in [
+            &self.storage.s3.endpoint,
+            &self.storage.s3.public_base,
+            &self.public_url,
+        ]
+        .into_iter()
+        .flatten()
         {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(Error::Config(format!(

@@ -119,7 +119,7 @@ pub struct ResourceDef {
 }
 
 /// One parameter: its name, type, and whether it must be given.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Param {
     pub name: &'static str,
     pub kind: Kind,
