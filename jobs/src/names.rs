@@ -23,6 +23,8 @@ pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
 pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
 pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
 /// Bytes of assets (images) written to storage (identical bytes count once).
+/// Asset fills enqueued because a stored record referenced them.
+pub const PREFETCHED: &str = "larder_assets_prefetched_total";
 pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
 
 /// Register descriptions with whatever recorder is installed.
@@ -78,6 +80,10 @@ pub fn describe() {
     describe_counter!(
         DB_READ_BATCHES,
         "Batched database reads of entries (keys / batches = keys per round trip)"
+    );
+    describe_counter!(
+        PREFETCHED,
+        "Image fills enqueued because a stored record references them, by provider"
     );
     describe_counter!(
         ASSETS_STORED_BYTES,

@@ -544,3 +544,69 @@ async fn one_download_for_100_callers_over_two_apis_and_two_workers() {
     }
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_stored_record_prefetches_its_configured_image_sizes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = folder_app(
+        dir.path(),
+        &[("LARDER_TMDB_PREFETCH_IMAGES", "poster:w500,backdrop:w1280")],
+    )
+    .await;
+    let poster = png(10_000, 12);
+    let backdrop = png(12_000, 13);
+    app.upstream.route(
+        "/t/p/w500/pB8BM7pdSp6B6Ih7QZ4DrQ3PmJK.jpg",
+        Step::bytes(200, "image/png", poster.clone()),
+    );
+    app.upstream.route(
+        "/t/p/w1280/hZkgoQYus5vegHoetLkCJzb17zJ.jpg",
+        Step::bytes(200, "image/png", backdrop.clone()),
+    );
+    let r = app.get("/v1/tmdb/movie/550").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    eventually(Duration::from_secs(15), || async {
+        app.db
+            .count("SELECT count(*) FROM larder_cache WHERE key LIKE 'tmdb/image/%'")
+            .await
+            == 2
+    })
+    .await;
+    let r = app
+        .get("/v1/tmdb/image/w500/pB8BM7pdSp6B6Ih7QZ4DrQ3PmJK.jpg")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["x-cache"],
+        "HIT",
+        "prefetched before anyone asked"
+    );
+    assert!(r.bytes().await.unwrap().as_ref() == &poster[..]);
+    // Only the configured sizes: no w92 poster, no profile images.
+    let images: Vec<String> = app
+        .upstream
+        .hits()
+        .into_iter()
+        .filter(|h| h.path.starts_with("/t/p/"))
+        .map(|h| h.path)
+        .collect();
+    assert_eq!(images.len(), 2, "{images:?}");
+    // A second record naming the same poster does not fetch it again.
+    let r = app
+        .get("/v1/tmdb/search/movie?query=Fight%20Club")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.get("/v1/tmdb/movie/550").send().await.unwrap();
+    assert_eq!(r.headers()["x-cache"], "HIT");
+    let images = app
+        .upstream
+        .hits()
+        .iter()
+        .filter(|h| h.path.starts_with("/t/p/"))
+        .count();
+    assert_eq!(images, 2);
+    app.stop().await;
+}

@@ -95,6 +95,12 @@ impl Fetcher {
             .values()
             .filter_map(|s| Some((s.def.id, Arc::new(Semaphore::new(s.concurrency?)))))
             .collect();
+        for s in providers.values() {
+            s.def
+                .adapter
+                .check_settings(s)
+                .map_err(|e| crate::Error::Setup(format!("{}: {e}", s.def.id)))?;
+        }
         let storage = Storage::from_config(&config.storage)
             .map_err(|e| crate::Error::Setup(e.to_string()))?;
         Ok(Fetcher {
@@ -296,6 +302,9 @@ impl Fetcher {
                 let ttl = resolved.ttl(&self.config);
                 self.keep(key, job_id, &entry, &ttl).await?;
                 self.reporter.succeeded(settings.def.id).await;
+                if entry.status == 200 && entry.content_type != POINTER_TYPE {
+                    self.prefetch(&fill, &entry.body).await;
+                }
                 tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {
                     status: entry.status,
@@ -355,6 +364,41 @@ impl Fetcher {
         }
         tracing::debug!(key = %key, ?after, "fill deferred");
         Ok(Outcome::Deferred(after))
+    }
+
+    /// Enqueue the images a stored record references (when its provider is
+    /// set to prefetch them) that are neither cached nor being filled: the
+    /// same one-fill-per-key path as a miss. Best effort: a failure here
+    /// costs a later miss, not this fill.
+    async fn prefetch(&self, fill: &Fill<'_>, body: &[u8]) {
+        let paths = fill.settings.def.adapter.assets(fill, body);
+        if paths.is_empty() {
+            return;
+        }
+        let provider = fill.settings.def.id;
+        let keys: Vec<CacheKey> = paths
+            .iter()
+            .filter_map(|p| self.catalogue.resolve(provider, p, "").ok())
+            .map(|r| r.key)
+            .collect();
+        let texts: Vec<&str> = keys.iter().map(CacheKey::as_str).collect();
+        let cached = match self.store.lookup_many(&texts).await {
+            Ok(found) => found.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::debug!(error = %e, "prefetch lookup failed; skipped");
+                return;
+            }
+        };
+        for key in keys
+            .iter()
+            .filter(|k| !cached.iter().any(|c| c == k.as_str()))
+        {
+            if let Err(e) = self.store.enqueue(key, FetchReason::Miss).await {
+                tracing::debug!(key = %key, error = %e, "prefetch not enqueued");
+                return;
+            }
+            metrics::counter!(names::PREFETCHED, "provider" => provider).increment(1);
+        }
     }
 
     /// Put a downloaded image in asset storage under its content-addressed

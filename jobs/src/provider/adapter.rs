@@ -299,6 +299,13 @@ pub trait Adapter: Send + Sync {
         Err("this provider has no login".into())
     }
 
+    /// Settings this provider cannot work with (a malformed list): the
+    /// worker refuses to start, naming the setting.
+    fn check_settings(&self, settings: &ProviderSettings) -> Result<(), String> {
+        let _ = settings;
+        Ok(())
+    }
+
     /// Whether a resource is an image kept in asset storage (its jobs
     /// count as `asset` in `larder_jobs_total`).
     fn is_asset(&self, resource: &super::ResourceDef) -> bool {
@@ -306,8 +313,11 @@ pub trait Adapter: Send + Sync {
         false
     }
 
-    /// URLs of assets (images) the stored answer references.
-    fn assets(&self, fill: &Fill<'_>, body: &serde_json::Value) -> Vec<String> {
+    /// Images a stored answer references that should be fetched now, as
+    /// resource paths of this provider (`image/w500/abc.jpg`); the worker
+    /// enqueues those not cached yet. Empty unless the provider is set to
+    /// prefetch (`LARDER_TMDB_PREFETCH_IMAGES`).
+    fn assets(&self, fill: &Fill<'_>, body: &[u8]) -> Vec<String> {
         let _ = (fill, body);
         Vec::new()
     }

@@ -114,6 +114,14 @@ impl ProviderSettings {
             .map(Secret::expose)
     }
 
+    /// Every comma-separated item of a setting (a list, not a pool).
+    pub fn setting_items(&self, name: &str) -> Vec<&str> {
+        self.values
+            .get(name)
+            .map(|v| v.iter().map(Secret::expose).collect())
+            .unwrap_or_default()
+    }
+
     /// The credential for call number `turn` (pools are used in turn).
     pub fn credential(&self, turn: usize) -> Option<&str> {
         let pool = self.values.get(self.def.credential?)?;

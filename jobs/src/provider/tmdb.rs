@@ -1,8 +1,8 @@
 //! TMDB v3 (<https://developer.themoviedb.org/reference>).
 
 use super::{
-    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, Resolved, ResourceDef,
-    Response, Setting, Ttl, days, hours,
+    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, ProviderSettings, Rate, Request, Resolved,
+    ResourceDef, Response, Setting, Ttl, days, hours,
 };
 use crate::error::RequestError;
 
@@ -249,7 +249,12 @@ pub static TMDB: ProviderDef = ProviderDef {
         },
     ],
     auth: Auth::Custom,
-    settings: &[Setting::required("api_key", "TMDB_API_KEY")],
+    settings: &[
+        Setting::required("api_key", "TMDB_API_KEY"),
+        // `poster:w500,backdrop:w1280`: image types and sizes fetched as
+        // soon as a record referencing them is stored.
+        Setting::optional("prefetch_images", "LARDER_TMDB_PREFETCH_IMAGES"),
+    ],
     credential: Some("api_key"),
     user_agent: None,
     // TMDB allows ~50 requests/s per IP; stay under it.
@@ -849,6 +854,91 @@ pub fn image_file_ok(file: &str) -> bool {
         && matches!(ext, "jpg" | "jpeg" | "png" | "svg" | "webp" | "gif")
 }
 
+/// Most images one stored record may prefetch (a search page has 20
+/// posters; details with `images` appended can list hundreds).
+const MAX_PREFETCH: usize = 40;
+
+/// The image types TMDB's records name, by field: `poster_path`, or
+/// `file_path` inside `images.posters[]`.
+const IMAGE_FIELDS: &[(&str, &str, &str)] = &[
+    ("poster", "poster_path", "posters"),
+    ("backdrop", "backdrop_path", "backdrops"),
+    ("profile", "profile_path", "profiles"),
+    ("still", "still_path", "stills"),
+    ("logo", "logo_path", "logos"),
+];
+
+/// `poster:w500,backdrop:w1280` → `[("poster", "w500"), …]`; entries with
+/// an unknown type or size are an error.
+pub fn parse_prefetch(spec: &str) -> Result<Vec<(&str, &str)>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (kind, size) = item
+                .split_once(':')
+                .ok_or_else(|| format!("{item:?}: expected type:size"))?;
+            if !IMAGE_FIELDS.iter().any(|(k, _, _)| *k == kind) {
+                return Err(format!("{item:?}: unknown image type {kind:?}"));
+            }
+            if !IMAGE_SIZES.contains(&size) {
+                return Err(format!("{item:?}: unknown size {size:?}"));
+            }
+            Ok((kind, size))
+        })
+        .collect()
+}
+
+/// Every image path a TMDB record names, with its type, in document
+/// order, at most `max`.
+fn image_paths(value: &serde_json::Value, max: usize) -> Vec<(&'static str, String)> {
+    fn walk(
+        v: &serde_json::Value,
+        list: Option<&'static str>,
+        out: &mut Vec<(&'static str, String)>,
+        max: usize,
+    ) {
+        if out.len() >= max {
+            return;
+        }
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    if let Some((kind, _, _)) = IMAGE_FIELDS.iter().find(|(_, field, _)| field == k)
+                    {
+                        if let Some(p) = child.as_str() {
+                            out.push((kind, p.trim_start_matches('/').to_owned()));
+                        }
+                    } else if k == "file_path"
+                        && let (Some(kind), Some(p)) = (list, child.as_str())
+                    {
+                        out.push((kind, p.trim_start_matches('/').to_owned()));
+                    } else {
+                        let list = IMAGE_FIELDS
+                            .iter()
+                            .find(|(_, _, array)| array == k)
+                            .map(|(kind, _, _)| *kind);
+                        walk(child, list, out, max);
+                    }
+                    if out.len() >= max {
+                        return;
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(item, list, out, max);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, None, &mut out, max);
+    out.truncate(max);
+    out
+}
+
 struct TmdbAdapter;
 
 impl Adapter for TmdbAdapter {
@@ -860,6 +950,38 @@ impl Adapter for TmdbAdapter {
             ));
         }
         Ok(())
+    }
+
+    fn check_settings(&self, settings: &ProviderSettings) -> Result<(), String> {
+        let items = settings.setting_items("prefetch_images");
+        parse_prefetch(&items.join(","))
+            .map(|_| ())
+            .map_err(|e| format!("LARDER_TMDB_PREFETCH_IMAGES: {e}"))
+    }
+
+    fn assets(&self, fill: &Fill<'_>, body: &[u8]) -> Vec<String> {
+        let items = fill.settings.setting_items("prefetch_images");
+        if items.is_empty() || fill.resource() == "image" {
+            return Vec::new();
+        }
+        let spec = items.join(",");
+        let Ok(wanted) = parse_prefetch(&spec) else {
+            return Vec::new();
+        };
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for (kind, file) in image_paths(&doc, MAX_PREFETCH) {
+            for (_, size) in wanted.iter().filter(|(k, _)| *k == kind) {
+                let path = format!("image/{size}/{file}");
+                if image_file_ok(&file) && !out.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+        out.truncate(MAX_PREFETCH);
+        out
     }
 
     fn is_asset(&self, resource: &ResourceDef) -> bool {
@@ -1039,6 +1161,33 @@ mod tests {
             resolve("image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg", "w=1").unwrap_err(),
             "unknown-parameter"
         );
+    }
+
+    #[test]
+    fn records_name_their_images_by_type() {
+        let doc = serde_json::json!({
+            "poster_path": "/pB8BM7pdSp6B6Ih7QZ4DrQ3PmJK.jpg",
+            "backdrop_path": null,
+            "production_companies": [{"logo_path": "/7cxRWzi4LsVm4Utfpr1hfARNurT.png"}],
+            "images": {
+                "backdrops": [{"file_path": "/hZkgoQYus5vegHoetLkCJzb17zJ.jpg"}],
+                "posters": [{"file_path": "/pB8BM7pdSp6B6Ih7QZ4DrQ3PmJK.jpg"}]
+            },
+            "credits": {"cast": [{"profile_path": "/r7WLn4Kbnqb6oJ8TmSI0e4LkWTj.jpg"}]}
+        });
+        let found = super::image_paths(&doc, 40);
+        let kinds: Vec<&str> = found.iter().map(|(k, _)| *k).collect();
+        assert_eq!(found.len(), 5, "{found:?}");
+        for k in ["poster", "backdrop", "logo", "profile"] {
+            assert!(kinds.contains(&k), "{k}: {found:?}");
+        }
+        assert_eq!(super::image_paths(&doc, 2).len(), 2);
+        assert_eq!(
+            super::parse_prefetch("poster:w500, backdrop:w1280").unwrap(),
+            vec![("poster", "w500"), ("backdrop", "w1280")]
+        );
+        assert!(super::parse_prefetch("poster:w501").is_err());
+        assert!(super::parse_prefetch("cover:w500").is_err());
     }
 
     #[test]
