@@ -610,3 +610,58 @@ async fn a_stored_record_prefetches_its_configured_image_sizes_once() {
     assert_eq!(images, 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn other_providers_image_urls_are_served_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = folder_app(dir.path(), &[]).await;
+    let cases = [
+        (
+            "/v1/fanart/image/movies/550/movieposter/fight-club-52b8b8a4f0b4e.jpg",
+            "/fanart/movies/550/movieposter/fight-club-52b8b8a4f0b4e.jpg",
+        ),
+        (
+            "/v1/bing/image?id=OHR.MullOtter_ROW8840823080_1920x1080.jpg",
+            "/th",
+        ),
+        (
+            "/v1/spotify/image/ab67616d0000b2732c5b24ecfa39523a75c993c4",
+            "/image/ab67616d0000b2732c5b24ecfa39523a75c993c4",
+        ),
+        (
+            "/v1/deezer/image/cover/2e018122cb56986277102d2041a592c8/500x500-000000-80-0-0.jpg",
+            "/images/cover/2e018122cb56986277102d2041a592c8/500x500-000000-80-0-0.jpg",
+        ),
+    ];
+    for (i, (route, upstream)) in cases.iter().enumerate() {
+        let bytes = png(8_000 + i, 20 + i as u64);
+        app.upstream
+            .route(upstream, Step::bytes(200, "image/png", bytes.clone()));
+        for round in ["MISS", "HIT"] {
+            let r = app.get(route).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{route}");
+            assert_eq!(r.headers()["x-cache"], round, "{route}");
+            assert!(r.bytes().await.unwrap().as_ref() == &bytes[..], "{route}");
+        }
+        let hit = app.upstream.hits().into_iter().last().unwrap();
+        assert_eq!(hit.path, *upstream);
+        assert!(hit.authorization.is_none(), "{route}: no credential to an image host");
+    }
+    assert_eq!(app.upstream.count(), cases.len());
+    assert_eq!(
+        app.upstream.hits()[1].query,
+        "id=OHR.MullOtter_ROW8840823080_1920x1080.jpg"
+    );
+    for bad in [
+        "/v1/fanart/image/movies/550/movieposter/x.exe",
+        "/v1/bing/image?id=..%2Fsecret.jpg",
+        "/v1/bing/image?id=NOTOHR.x.jpg",
+        "/v1/deezer/image/cover/2e01/..",
+        "/v1/spotify/image/a%2Fb",
+    ] {
+        let r = app.get(bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    assert_eq!(app.upstream.count(), cases.len());
+    app.stop().await;
+}

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use larder_jobs::names;
-use larder_jobs::provider::{Fill, Product, Rate, Request, Response, Verdict};
+use larder_jobs::provider::{
+    Fill, Product, Rate, Request, Response, Verdict, asset_product, classify_asset,
+};
 use larder_jobs::store::{Cause, FailKind, Failure};
 use larder_jobs::token::TokenError;
 use rand::Rng;
@@ -75,7 +77,16 @@ impl Fetcher {
                 Called::NotFound(body) => return Ok(Product::NotFound(body)),
             }
         }
-        adapter.finish(fill, answers).map_err(|why| {
+        // An image is an image whatever the provider: sniffed, never read
+        // by the provider's own `finish`.
+        let product = match answers.last() {
+            Some(last) if last.download.is_some() => answers
+                .pop()
+                .ok_or_else(|| "no answer".to_owned())
+                .and_then(asset_product),
+            _ => adapter.finish(fill, answers),
+        };
+        product.map_err(|why| {
             tracing::debug!(
                 provider = fill.settings.def.id,
                 why,
@@ -144,7 +155,11 @@ impl Fetcher {
                 .call(lane.def.id, &base, &made, fill.settings.user_agent())
                 .await
             {
-                Ok(response) => match adapter.classify(fill, request, &response) {
+                Ok(response) => match if request.asset {
+                    classify_asset(&response)
+                } else {
+                    adapter.classify(fill, request, &response)
+                } {
                     Verdict::Found => return Ok(Called::Found(response)),
                     Verdict::NotFound(body) => return Ok(Called::NotFound(body)),
                     Verdict::SlowDown(asked) => {

@@ -344,6 +344,37 @@ pub fn classify_status(response: &Response) -> Verdict {
     }
 }
 
+/// The TTLs of an image resource: the bytes at an image URL do not change
+/// (a year fresh), a missing one is asked again within the hour.
+pub const IMAGE_TTL: super::Ttl = super::Ttl::new(
+    super::days(365),
+    super::days(365),
+    super::hours(1),
+    super::days(365),
+);
+
+/// The one call of an image resource: its upstream path on `host`,
+/// without credential, streamed to disk.
+pub fn image_call(fill: &Fill<'_>, answers: &[Response], host: &'static str) -> Option<Request> {
+    answers
+        .is_empty()
+        .then(|| Request::asset(fill.resolved.upstream_path_and_query(), host))
+}
+
+/// A file name of letters, digits, `-`, `_` and `.`, ending in one of
+/// `exts`: what image routes accept (nothing else reaches an image host).
+pub fn image_name_ok(name: &str, exts: &[&str]) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    !stem.is_empty()
+        && name.len() <= 200
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && exts.contains(&ext.to_ascii_lowercase().as_str())
+}
+
 /// An image host's statuses: 2xx found; 404 and 410 not found (image CDNs
 /// answer them with HTML or nothing: the negative entry gets a JSON body of
 /// its own); the rest as usual.

@@ -4,9 +4,10 @@
 //! error, never stored.
 
 use super::{
-    Adapter, Fill, Host, Kind, Param, Product, ProviderDef, Rate, Request, ResourceDef, Response,
-    Ttl, days, hours, mins, passthrough_json,
+    Adapter, Fill, Host, IMAGE_TTL, Kind, Param, Product, ProviderDef, Rate, Request, Resolved,
+    ResourceDef, Response, Ttl, days, hours, image_call, image_name_ok, mins, passthrough_json,
 };
+use crate::error::RequestError;
 
 pub static BING: ProviderDef = ProviderDef {
     adapter: &BingAdapter,
@@ -19,30 +20,68 @@ pub static BING: ProviderDef = ProviderDef {
         }],
         // No published limit; a cache asks rarely.
         Rate::per_second(2, 5),
-        &[ResourceDef {
-            name: "wallpaper",
-            route: "wallpaper",
-            upstream: "/HPImageArchive.aspx",
-            params: &[
-                // Days back from today; the archive keeps about a week.
-                Param::default("idx", Kind::Int { min: 0, max: 7 }, "0"),
-                // Images; Bing gives at most 8.
-                Param::default("n", Kind::Int { min: 1, max: 8 }, "1"),
-                // A market such as en-US or zh-CN.
-                Param::opt("mkt", Kind::Language),
-            ],
-            // The image turns once a day per market (at a market's own
-            // hour): a few hours fresh.
-            ttl: Ttl::new(hours(3), hours(24), mins(5), days(7)),
-        }],
+        &[
+            ResourceDef {
+                name: "wallpaper",
+                route: "wallpaper",
+                upstream: "/HPImageArchive.aspx",
+                params: &[
+                    // Days back from today; the archive keeps about a week.
+                    Param::default("idx", Kind::Int { min: 0, max: 7 }, "0"),
+                    // Images; Bing gives at most 8.
+                    Param::default("n", Kind::Int { min: 1, max: 8 }, "1"),
+                    // A market such as en-US or zh-CN.
+                    Param::opt("mkt", Kind::Language),
+                ],
+                // The image turns once a day per market (at a market's own
+                // hour): a few hours fresh.
+                ttl: Ttl::new(hours(3), hours(24), mins(5), days(7)),
+            },
+            // The wallpaper itself: the `urlbase` of an archive answer plus a
+            // resolution, `th?id=OHR.MullOtter_ROW8840823080_1920x1080.jpg`.
+            ResourceDef {
+                name: "image",
+                route: "image",
+                upstream: "/th",
+                params: &[Param::req(
+                    "id",
+                    Kind::Ident {
+                        max_len: 160,
+                        extra: "._-",
+                    },
+                )],
+                ttl: IMAGE_TTL,
+            },
+        ],
     )
 };
 
 struct BingAdapter;
 
 impl Adapter for BingAdapter {
+    fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
+        if resolved.resource.name == "image"
+            && !resolved.param("id").is_some_and(|id| {
+                id.starts_with("OHR.") && image_name_ok(id, &["jpg", "jpeg", "webp", "png"])
+            })
+        {
+            return Err(RequestError::new(
+                "invalid-parameter",
+                "id: not a Bing wallpaper image (OHR.<name>_<resolution>.jpg)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_asset(&self, resource: &ResourceDef) -> bool {
+        resource.name == "image"
+    }
+
     /// Every parameter goes explicitly, with `format=js`.
     fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if fill.resource() == "image" {
+            return image_call(fill, answers, "");
+        }
         if !answers.is_empty() {
             return None;
         }

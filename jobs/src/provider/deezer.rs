@@ -9,9 +9,10 @@
 use std::time::Duration;
 
 use super::{
-    Adapter, Fill, Host, Kind, Param, ProviderDef, Rate, Request, ResourceDef, Response, Ttl,
-    Verdict, classify_status, days, hours, secs,
+    Adapter, Fill, Host, IMAGE_TTL, Kind, Param, ProviderDef, Rate, Request, Resolved, ResourceDef,
+    Response, Ttl, Verdict, classify_status, days, hours, image_call, image_name_ok, secs,
 };
+use crate::error::RequestError;
 
 const ID: Param = Param::req(
     "id",
@@ -37,10 +38,17 @@ pub static DEEZER: ProviderDef = ProviderDef {
     ..ProviderDef::new(
         "deezer",
         "Deezer",
-        &[Host {
-            name: "",
-            urls: &["https://api.deezer.com"],
-        }],
+        &[
+            Host {
+                name: "",
+                urls: &["https://api.deezer.com"],
+            },
+            // `LARDER_DEEZER_IMAGES_BASE_URL`: covers and pictures.
+            Host {
+                name: "images",
+                urls: &["https://e-cdns-images.dzcdn.net"],
+            },
+        ],
         // The quota is 50 requests per 5 s per IP. A burst of 10 plus 40
         // spaced calls keeps any 5 s window at 50 or fewer.
         Rate::per_window(40, secs(5), 10),
@@ -111,6 +119,34 @@ pub static DEEZER: ProviderDef = ProviderDef {
                 ],
                 ttl: SEARCH,
             },
+            // A cover or picture an answer names:
+            // `https://e-cdns-images.dzcdn.net/images/cover/{md5}/500x500-000000-80-0-0.jpg`.
+            ResourceDef {
+                name: "image",
+                route: "image/{type}/{md5}/{file}",
+                upstream: "/images/{type}/{md5}/{file}",
+                params: &[
+                    Param::req(
+                        "type",
+                        Kind::OneOf(&["artist", "cover", "misc", "playlist", "talk", "user"]),
+                    ),
+                    Param::req(
+                        "md5",
+                        Kind::Ident {
+                            max_len: 32,
+                            extra: "",
+                        },
+                    ),
+                    Param::req(
+                        "file",
+                        Kind::Ident {
+                            max_len: 60,
+                            extra: "-.",
+                        },
+                    ),
+                ],
+                ttl: IMAGE_TTL,
+            },
         ],
     )
 };
@@ -125,6 +161,31 @@ fn error_code(response: &Response) -> Option<Option<i64>> {
 }
 
 impl Adapter for DeezerAdapter {
+    fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
+        if resolved.resource.name == "image"
+            && !resolved
+                .param("file")
+                .is_some_and(|f| image_name_ok(f, &["jpg", "jpeg", "png", "webp"]))
+        {
+            return Err(RequestError::new(
+                "invalid-parameter",
+                "file: not a Deezer image name (500x500-000000-80-0-0.jpg)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_asset(&self, resource: &ResourceDef) -> bool {
+        resource.name == "image"
+    }
+
+    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if fill.resource() == "image" {
+            return image_call(fill, answers, "images");
+        }
+        answers.is_empty().then(|| fill.table_request())
+    }
+
     fn classify(&self, _: &Fill<'_>, _: &Request, response: &Response) -> Verdict {
         if !(200..300).contains(&response.status) {
             return classify_status(response);

@@ -8,9 +8,10 @@
 use serde_json::Value;
 
 use super::{
-    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, Rate, Request, ResourceDef, Response,
-    Setting, Ttl, Verdict, classify_status, days,
+    Adapter, Auth, Fill, Host, IMAGE_TTL, Kind, Param, ProviderDef, Rate, Request, Resolved,
+    ResourceDef, Response, Setting, Ttl, Verdict, classify_status, days, image_call, image_name_ok,
 };
+use crate::error::RequestError;
 
 /// New art only becomes visible to a project key a week after approval:
 /// bundles can be kept for days. A missing bundle is asked again sooner.
@@ -24,10 +25,17 @@ pub static FANART: ProviderDef = ProviderDef {
     ..ProviderDef::new(
         "fanart",
         "fanart.tv",
-        &[Host {
-            name: "",
-            urls: &["https://webservice.fanart.tv"],
-        }],
+        &[
+            Host {
+                name: "",
+                urls: &["https://webservice.fanart.tv"],
+            },
+            // `LARDER_FANART_ASSETS_BASE_URL`: where the bundles' image URLs point.
+            Host {
+                name: "assets",
+                urls: &["https://assets.fanart.tv"],
+            },
+        ],
         Rate::per_second(10, 10),
         &[
             ResourceDef {
@@ -72,6 +80,39 @@ pub static FANART: ProviderDef = ProviderDef {
                 )],
                 ttl: ART,
             },
+            // An image a bundle names:
+            // `https://assets.fanart.tv/fanart/movies/550/movieposter/fight-club-52b8b8a4f0b4e.jpg`
+            // is `image/movies/550/movieposter/fight-club-52b8b8a4f0b4e.jpg`.
+            ResourceDef {
+                name: "image",
+                route: "image/{section}/{id}/{type}/{file}",
+                upstream: "/fanart/{section}/{id}/{type}/{file}",
+                params: &[
+                    Param::req("section", Kind::OneOf(&["movies", "tv", "music"])),
+                    Param::req(
+                        "id",
+                        Kind::Ident {
+                            max_len: 36,
+                            extra: "-",
+                        },
+                    ),
+                    Param::req(
+                        "type",
+                        Kind::Ident {
+                            max_len: 40,
+                            extra: "",
+                        },
+                    ),
+                    Param::req(
+                        "file",
+                        Kind::Ident {
+                            max_len: 160,
+                            extra: "-_.",
+                        },
+                    ),
+                ],
+                ttl: IMAGE_TTL,
+            },
         ],
     )
 };
@@ -79,6 +120,31 @@ pub static FANART: ProviderDef = ProviderDef {
 struct FanartAdapter;
 
 impl Adapter for FanartAdapter {
+    fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
+        if resolved.resource.name == "image"
+            && !resolved
+                .param("file")
+                .is_some_and(|f| image_name_ok(f, &["jpg", "jpeg", "png"]))
+        {
+            return Err(RequestError::new(
+                "invalid-parameter",
+                "file: not a fanart.tv image name (.jpg or .png)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_asset(&self, resource: &ResourceDef) -> bool {
+        resource.name == "image"
+    }
+
+    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if fill.resource() == "image" {
+            return image_call(fill, answers, "assets");
+        }
+        answers.is_empty().then(|| fill.table_request())
+    }
+
     fn classify(&self, _: &Fill<'_>, _: &Request, response: &Response) -> Verdict {
         if (200..300).contains(&response.status)
             && let Some(body) = response.json()

@@ -51,8 +51,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use adapter::{
-    Adapter, Fill, Method, Product, Request, Response, Table, Token, Verdict, classify_status,
-    default_authorize, json_media_type, not_found_body, passthrough_json,
+    Adapter, Fill, IMAGE_TTL, Method, Product, Request, Response, Table, Token, Verdict,
+    asset_product, classify_asset, classify_status, default_authorize, image_call, image_name_ok,
+    json_media_type, not_found_body, passthrough_json,
 };
 pub use def::{Auth, Host, ProviderDef, Setting};
 pub use params::Kind;

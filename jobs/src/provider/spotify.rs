@@ -13,8 +13,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::{
-    Adapter, Auth, Host, Kind, Method, Param, ProviderDef, ProviderSettings, Rate, Request,
-    ResourceDef, Response, Setting, Token, Ttl, days, hours, secs,
+    Adapter, Auth, Fill, Host, IMAGE_TTL, Kind, Method, Param, ProviderDef, ProviderSettings, Rate,
+    Request, ResourceDef, Response, Setting, Token, Ttl, days, hours, image_call, secs,
 };
 use crate::config::Secret;
 
@@ -53,6 +53,11 @@ pub static SPOTIFY: ProviderDef = ProviderDef {
             Host {
                 name: "accounts",
                 urls: &["https://accounts.spotify.com"],
+            },
+            // `LARDER_SPOTIFY_IMAGES_BASE_URL`: album and artist images.
+            Host {
+                name: "images",
+                urls: &["https://i.scdn.co"],
             },
         ],
         // The limit is per app over a rolling 30 s window and not published;
@@ -119,6 +124,20 @@ pub static SPOTIFY: ProviderDef = ProviderDef {
                 ],
                 ttl: SEARCH,
             },
+            // An image an answer names (`https://i.scdn.co/image/ab67616d0000b273…`).
+            ResourceDef {
+                name: "image",
+                route: "image/{id}",
+                upstream: "/image/{id}",
+                params: &[Param::req(
+                    "id",
+                    Kind::Ident {
+                        max_len: 64,
+                        extra: "",
+                    },
+                )],
+                ttl: IMAGE_TTL,
+            },
         ],
     )
 };
@@ -126,6 +145,17 @@ pub static SPOTIFY: ProviderDef = ProviderDef {
 struct SpotifyAdapter;
 
 impl Adapter for SpotifyAdapter {
+    fn is_asset(&self, resource: &ResourceDef) -> bool {
+        resource.name == "image"
+    }
+
+    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if fill.resource() == "image" {
+            return image_call(fill, answers, "images");
+        }
+        answers.is_empty().then(|| fill.table_request())
+    }
+
     /// The client-credentials grant on the accounts host.
     fn login(&self, settings: &ProviderSettings) -> Option<Request> {
         let id = settings.setting("client_id")?;

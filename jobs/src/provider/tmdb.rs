@@ -1,8 +1,8 @@
 //! TMDB v3 (<https://developer.themoviedb.org/reference>).
 
 use super::{
-    Adapter, Auth, Fill, Host, Kind, Param, ProviderDef, ProviderSettings, Rate, Request, Resolved,
-    ResourceDef, Response, Setting, Ttl, days, hours,
+    Adapter, Auth, Fill, Host, IMAGE_TTL, Kind, Param, ProviderDef, ProviderSettings, Rate,
+    Request, Resolved, ResourceDef, Response, Setting, Ttl, days, hours,
 };
 use crate::error::RequestError;
 
@@ -826,7 +826,7 @@ pub static TMDB: ProviderDef = ProviderDef {
                     },
                 ),
             ],
-            ttl: Ttl::new(days(365), days(365), hours(1), days(365)),
+            ttl: IMAGE_TTL,
         },
         ResourceDef {
             name: "configuration",
