@@ -9,11 +9,12 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/larder --create-home larder
+ && useradd --system --uid 10001 --home-dir /var/lib/larder --create-home larder \
+ && install -d -o larder -g larder /var/lib/larder/assets
 COPY --from=build /src/target/release/larder /usr/local/bin/larder
 USER larder
 WORKDIR /var/lib/larder
-ENV LARDER_LISTEN=0.0.0.0:8080
+ENV LARDER_LISTEN=0.0.0.0:8080 LARDER_STORAGE_DIR=/var/lib/larder/assets
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1

@@ -2,7 +2,7 @@
 # larder benchmarks (see BENCHMARKS.md). Needs nginx and wrk (installed from
 # Debian's packages when missing) and the local PostgreSQL. Release builds.
 #   bench/run.sh            all four
-#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout keyspace
+#   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout keyspace image
 #   KEYSPACE_SIZES="20000"  bench/run.sh keyspace   (default: 20000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ start_fixture() { # port delay_ms [record]
 }
 start_larder() { # name port upstream_port args...
   local name=$1 port=$2 up=$3; shift 3
-  env "${common_env[@]}" LARDER_LISTEN="127.0.0.1:$port" LARDER_TMDB_BASE_URL="http://127.0.0.1:$up" \
+  env "${common_env[@]}" LARDER_LISTEN="127.0.0.1:$port" LARDER_TMDB_BASE_URL="http://127.0.0.1:$up" LARDER_TMDB_IMAGE_BASE_URL="http://127.0.0.1:$up" \
     "$bin/larder" --no-migrate "$@" >"$work/$name.out" 2>"$work/$name.err" & pids+=($!)
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "larder $name did not become ready" >&2; cat "$work/$name.err" >&2; exit 1
@@ -293,5 +293,57 @@ NGINX
       done
     done
   done
+  stop_all
+fi
+
+if [[ $what == all || $what == image ]]; then
+  # Issue 8: the image hit path (a ~100 KB image from the local folder)
+  # beside nginx proxy_cache serving the same file from its disk cache;
+  # then the resident memory of one `larder all` process while it fills a
+  # 20 MiB image and while 64 clients download it.
+  rss() { awk -v k="$2" '$1 == k":" {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+  file=kqjL17yufvn9OVLyXYpvtyrFfak.jpg
+  start_fixture 9188 0
+  LARDER_STORAGE_DIR="$work/assets" start_larder image 8399 9188 all
+  larder_pid=${pids[-1]}
+  auth=(-H "Authorization: Bearer $token")
+  curl -fsS "${auth[@]}" "http://127.0.0.1:8399/v1/tmdb/image/w500/$file" -o /dev/null
+  cat >"$work/nginx-img.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx-img.pid;
+error_log $work/nginx-img.err warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path $work/nginx-img levels=1:2 keys_zone=img:10m max_size=1g inactive=1h;
+  server {
+    listen 127.0.0.1:8396;
+    location / {
+      proxy_pass http://127.0.0.1:9188;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache img;
+      proxy_cache_valid 200 1h;
+    }
+  }
+}
+NGINX
+  nginx -c "$work/nginx-img.conf" & pids+=($!)
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:8396/t/p/w500/$file" -o /dev/null 2>&1 && break; sleep 0.1; done
+  bytes=$(curl -fsS "${auth[@]}" "http://127.0.0.1:8399/v1/tmdb/image/w500/$file" | wc -c)
+  echo "image hit path: ${bytes}-byte image from the local folder, wrk -t1 -c64 -d10s, two alternating runs each (req/s, p99)"
+  for round in 1 2; do
+    echo "  nginx proxy_cache  run $round: $(wrk_rps "http://127.0.0.1:8396/t/p/w500/$file")"
+    echo "  larder (with auth) run $round: $(wrk_rps "${auth[@]}" "http://127.0.0.1:8399/v1/tmdb/image/w500/$file")"
+  done
+  echo "  larder /t/p/ (no auth):   $(wrk_rps "http://127.0.0.1:8399/t/p/w500/$file")"
+  echo "memory of the larder process (api + worker), MiB:"
+  echo "  before the 20 MiB image: RSS $(rss "$larder_pid" VmRSS), peak so far $(rss "$larder_pid" VmHWM)"
+  curl -fsS "${auth[@]}" "http://127.0.0.1:8399/v1/tmdb/image/original/$file" -o "$work/big.jpg"
+  echo "  after filling it ($(wc -c <"$work/big.jpg") bytes): RSS $(rss "$larder_pid" VmRSS), peak $(rss "$larder_pid" VmHWM)"
+  wrk -t1 -c64 -d10s "${auth[@]}" "http://127.0.0.1:8399/v1/tmdb/image/original/$file" |
+    awk '/Requests\/sec/ {r=$2} /Transfer\/sec/ {t=$2} END {printf "  64 clients downloading it for 10 s: %s downloads/s, %s/s\n", r, t}'
+  echo "  after: RSS $(rss "$larder_pid" VmRSS), peak $(rss "$larder_pid" VmHWM)"
   stop_all
 fi

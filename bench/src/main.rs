@@ -246,9 +246,24 @@ async fn fixture(addr: &str, delay: Duration, record: &str) -> Result<()> {
                         let body = format!("{} {twice}", calls.len());
                         return Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))));
                     }
-                    *calls.lock().unwrap().entry(path).or_default() += 1;
+                    *calls.lock().unwrap().entry(path.clone()).or_default() += 1;
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
+                    }
+                    if let Some(rest) = path.strip_prefix("/t/p/") {
+                        // An image: `original` is 20 MiB less a little,
+                        // any other size ~100 KB.
+                        let len = if rest.starts_with("original/") {
+                            20 * 1024 * 1024 - 4096
+                        } else {
+                            100 * 1024
+                        };
+                        let mut r = Response::new(Full::new(image(len)));
+                        r.headers_mut()
+                            .insert("content-type", "image/jpeg".parse().unwrap());
+                        r.headers_mut()
+                            .insert("cache-control", "public, max-age=31536000".parse().unwrap());
+                        return Ok::<_, Infallible>(r);
                     }
                     let mut r = Response::new(Full::new(if gzip { gzipped } else { body }));
                     r.headers_mut().insert(
@@ -271,6 +286,20 @@ async fn fixture(addr: &str, delay: Duration, record: &str) -> Result<()> {
                 .await;
         });
     }
+}
+
+/// A JPEG signature and `len` bytes in all (nothing decodes the rest).
+fn image(len: usize) -> Bytes {
+    let mut b = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00".to_vec();
+    let mut x: u32 = 2463534242;
+    while b.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b.push(x as u8);
+    }
+    b.truncate(len);
+    Bytes::from(b)
 }
 
 fn percentiles(name: &str, mut v: Vec<Duration>) {

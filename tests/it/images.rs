@@ -645,7 +645,10 @@ async fn other_providers_image_urls_are_served_the_same_way() {
         }
         let hit = app.upstream.hits().into_iter().last().unwrap();
         assert_eq!(hit.path, *upstream);
-        assert!(hit.authorization.is_none(), "{route}: no credential to an image host");
+        assert!(
+            hit.authorization.is_none(),
+            "{route}: no credential to an image host"
+        );
     }
     assert_eq!(app.upstream.count(), cases.len());
     assert_eq!(

@@ -103,6 +103,10 @@ impl Fetcher {
         }
         let storage = Storage::from_config(&config.storage)
             .map_err(|e| crate::Error::Setup(e.to_string()))?;
+        let swept = storage.sweep_spool();
+        if swept > 0 {
+            tracing::info!(swept, "removed downloads left by a stopped worker");
+        }
         Ok(Fetcher {
             catalogue: config.catalogue(),
             reporter: crate::report::Reporter::new(larder_jobs::health::ProviderHealth::new(

@@ -90,6 +90,26 @@ impl Storage {
         }
     }
 
+    /// Remove spool files left by a process killed mid-download (older
+    /// than an hour: another worker may be writing a fresh one). Returns
+    /// how many went.
+    pub fn sweep_spool(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.spool_dir()) else {
+            return 0;
+        };
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".download-"))
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < old)
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     fn timeout(&self) -> Duration {
         match self {
             Storage::Local { timeout, .. } => *timeout,
