@@ -809,6 +809,135 @@ pub static TMDB: ProviderDef = ProviderDef {
             "/3/collection/{id}/images",
             &[ID, LANG, IMAGE_LANGS],
         ),
+        sub(
+            "tv-season-translations",
+            "tv/{id}/season/{season}/translations",
+            "/3/tv/{id}/season/{season}/translations",
+            &[ID, SEASON],
+        ),
+        sub(
+            "tv-episode-translations",
+            "tv/{id}/season/{season}/episode/{episode}/translations",
+            "/3/tv/{id}/season/{season}/episode/{episode}/translations",
+            &[ID, SEASON, EPISODE],
+        ),
+        sub(
+            "person-translations",
+            "person/{id}/translations",
+            "/3/person/{id}/translations",
+            &[ID],
+        ),
+        sub(
+            "person-tagged-images",
+            "person/{id}/tagged_images",
+            "/3/person/{id}/tagged_images",
+            &[ID, PAGE],
+        ),
+        sub(
+            "collection-translations",
+            "collection/{id}/translations",
+            "/3/collection/{id}/translations",
+            &[ID],
+        ),
+        sub("company", "company/{id}", "/3/company/{id}", &[ID]),
+        sub(
+            "company-images",
+            "company/{id}/images",
+            "/3/company/{id}/images",
+            &[ID],
+        ),
+        sub("network", "network/{id}", "/3/network/{id}", &[ID]),
+        sub(
+            "network-images",
+            "network/{id}/images",
+            "/3/network/{id}/images",
+            &[ID],
+        ),
+        sub("keyword", "keyword/{id}", "/3/keyword/{id}", &[ID]),
+        sub(
+            "credit",
+            "credit/{credit_id}",
+            "/3/credit/{credit_id}",
+            &[Param::req(
+                "credit_id",
+                Kind::Ident {
+                    max_len: 40,
+                    extra: "",
+                },
+            )],
+        ),
+        list(
+            "search-company",
+            "search/company",
+            "/3/search/company",
+            &[QUERY, PAGE],
+        ),
+        list(
+            "search-keyword",
+            "search/keyword",
+            "/3/search/keyword",
+            &[QUERY, PAGE],
+        ),
+        sub(
+            "configuration-countries",
+            "configuration/countries",
+            "/3/configuration/countries",
+            &[LANG_US],
+        ),
+        sub(
+            "configuration-languages",
+            "configuration/languages",
+            "/3/configuration/languages",
+            &[],
+        ),
+        sub(
+            "configuration-jobs",
+            "configuration/jobs",
+            "/3/configuration/jobs",
+            &[],
+        ),
+        sub(
+            "configuration-primary-translations",
+            "configuration/primary_translations",
+            "/3/configuration/primary_translations",
+            &[],
+        ),
+        sub(
+            "configuration-timezones",
+            "configuration/timezones",
+            "/3/configuration/timezones",
+            &[],
+        ),
+        sub(
+            "certification-movie",
+            "certification/movie/list",
+            "/3/certification/movie/list",
+            &[],
+        ),
+        sub(
+            "certification-tv",
+            "certification/tv/list",
+            "/3/certification/tv/list",
+            &[],
+        ),
+        sub(
+            "watch-providers-regions",
+            "watch/providers/regions",
+            "/3/watch/providers/regions",
+            &[LANG_US],
+        ),
+        sub(
+            "watch-providers-movie",
+            "watch/providers/movie",
+            "/3/watch/providers/movie",
+            &[LANG_US, Param::opt("watch_region", Kind::Region)],
+        ),
+        sub(
+            "watch-providers-tv",
+            "watch/providers/tv",
+            "/3/watch/providers/tv",
+            &[LANG_US, Param::opt("watch_region", Kind::Region)],
+        ),
         // An image, as `image.tmdb.org/t/p/{size}/{file}` serves it: stored
         // once in asset storage; the entry points at it. Images at a path
         // never change: a year fresh.
@@ -1160,6 +1289,65 @@ mod tests {
         assert_eq!(
             resolve("image/w500/kqjL17yufvn9OVLyXYpvtyrFfak.jpg", "w=1").unwrap_err(),
             "unknown-parameter"
+        );
+    }
+
+    #[test]
+    fn what_media_servers_ask_resolves() {
+        for (path, query) in [
+            (
+                "movie/550",
+                "language=de-DE&include_image_language=de,en,null&append_to_response=credits,images,keywords,release_dates,videos",
+            ),
+            ("movie/550/images", "include_image_language=en,null"),
+            ("movie/550/credits", ""),
+            ("movie/550/external_ids", ""),
+            ("movie/550/release_dates", ""),
+            ("movie/popular", "page=2&region=US"),
+            (
+                "tv/1399",
+                "append_to_response=credits,images,keywords,external_ids,videos,content_ratings,episode_groups",
+            ),
+            (
+                "tv/1399/season/1",
+                "append_to_response=credits,images,external_ids,videos",
+            ),
+            (
+                "tv/1399/season/1/episode/1",
+                "append_to_response=credits,images,external_ids,videos",
+            ),
+            ("tv/1399/season/1/episode/1/images", ""),
+            (
+                "tv/episode_group/5acf93e60e0a26346d0000ce",
+                "language=en-US",
+            ),
+            ("tv/1399/content_ratings", ""),
+            (
+                "person/287",
+                "append_to_response=images,external_ids,combined_credits",
+            ),
+            ("person/287/tagged_images", "page=1"),
+            ("collection/10/images", ""),
+            (
+                "discover/movie",
+                "with_genres=28%7C12&primary_release_date.gte=2020-01-01&sort_by=vote_average.desc&vote_count.gte=100",
+            ),
+            ("discover/tv", "with_networks=213&first_air_date_year=2019"),
+            ("search/company", "query=pixar"),
+            ("company/3", ""),
+            ("configuration/languages", ""),
+            ("certification/movie/list", ""),
+            ("watch/providers/movie", "watch_region=DE"),
+        ] {
+            resolve(path, query).unwrap_or_else(|e| panic!("{path}?{query}: {e}"));
+        }
+        assert_eq!(
+            resolve("discover/movie", "sort_by=best").unwrap_err(),
+            "invalid-parameter"
+        );
+        assert_eq!(
+            resolve("movie/popular", "").unwrap().resource.name,
+            "movie-popular"
         );
     }
 
