@@ -12,9 +12,12 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /var/lib/larder --create-home larder \
  && install -d -o larder -g larder /var/lib/larder/assets
 COPY --from=build /src/target/release/larder /usr/local/bin/larder
+# The shipped schedules; mount your own over it.
+COPY --from=build /src/schedules.toml /etc/larder/schedules.toml
 USER larder
 WORKDIR /var/lib/larder
-ENV LARDER_LISTEN=0.0.0.0:8080 LARDER_STORAGE_DIR=/var/lib/larder/assets
+ENV LARDER_LISTEN=0.0.0.0:8080 LARDER_STORAGE_DIR=/var/lib/larder/assets \
+    LARDER_SCHEDULES=/etc/larder/schedules.toml
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1

@@ -25,7 +25,10 @@ psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS larder_be
 "$bin/larder" migrate >/dev/null 2>&1
 token=$("$bin/larder" keys create --name bench 2>/dev/null | tail -n1)
 
-common_env=(TMDB_API_KEY=bench LARDER_TMDB_RATE=1000000 RUST_LOG=warn LARDER_LOG_FORMAT=json)
+# No schedules: the repository's schedules.toml would prewarm on start.
+: >"$work/no-schedules.toml"
+common_env=(TMDB_API_KEY=bench LARDER_TMDB_RATE=1000000 RUST_LOG=warn LARDER_LOG_FORMAT=json
+  LARDER_SCHEDULES="$work/no-schedules.toml")
 
 start_fixture() { # port delay_ms [record]
   "$bin/larder-bench" fixture --addr "127.0.0.1:$1" --delay-ms "$2" --record "${3:-small}" & pids+=($!)

@@ -62,6 +62,9 @@ enum Command {
         #[arg(long)]
         concurrency: Option<usize>,
     },
+    /// Runs `schedules.toml` (prewarm, refresh-ahead); any number may run,
+    /// each tick fires once.
+    Scheduler,
     /// Apply migrations and exit.
     Migrate,
     /// Manage service keys.
@@ -158,6 +161,19 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
         concurrency: None,
     });
     if let Command::Check = command {
+        // The schedules file first: a bad one is an error, with its line.
+        match larder_jobs::schedule::load_configured(&config) {
+            Ok(Some((path, schedules))) => {
+                eprintln!("schedules: {} in {}", schedules.len(), path.display());
+                for s in &schedules {
+                    for w in s.warnings(&config) {
+                        eprintln!("warning: {w}");
+                    }
+                }
+            }
+            Ok(None) => eprintln!("schedules: none (no ./schedules.toml, LARDER_SCHEDULES unset)"),
+            Err(e) => bail!("schedules: {e}"),
+        }
         // Print what is in effect: every provider's base URLs and rate, not
         // the empty overrides of providers left at their defaults.
         let mut effective = (*config).clone();
@@ -216,6 +232,11 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
         println!("{}", toml::to_string_pretty(&effective)?);
         return Ok(());
     }
+    // A bad schedules file stops the start, before anything connects.
+    if matches!(command, Command::Scheduler | Command::All { .. }) {
+        larder_jobs::schedule::load_configured(&config)
+            .map_err(|e| anyhow::anyhow!("schedules: {e}"))?;
+    }
     let concurrency = config.worker.concurrency;
     let role = match command {
         Command::Api { .. } => Role::Api,
@@ -265,20 +286,35 @@ async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {
             larder_worker::run(config, pool, queue_pool, concurrency, wait_for(shutdown)).await?;
             Ok(())
         }
+        Command::Scheduler => {
+            let shutdown = shutdown_signal();
+            let _ = larder_api::metrics_handle();
+            if let Some(addr) = config.metrics_listen {
+                tokio::spawn(larder_api::serve_metrics(addr, wait_for(shutdown.clone())));
+            }
+            larder_scheduler::run(config, pool, wait_for(shutdown)).await?;
+            Ok(())
+        }
         Command::All { .. } => {
             let shutdown = shutdown_signal();
             let concurrency = config.worker.concurrency;
             // The API binds first: a taken port ends the process at once.
             let api = start_api(config.clone(), pool.clone()).await?;
             let worker = tokio::spawn(larder_worker::run(
-                config,
-                pool,
+                config.clone(),
+                pool.clone(),
                 queue_pool,
                 concurrency,
                 wait_for(shutdown.clone()),
             ));
+            let scheduler = tokio::spawn(larder_scheduler::run(
+                config,
+                pool,
+                wait_for(shutdown.clone()),
+            ));
             let served = api.run(wait_for(shutdown)).await;
             worker.await.context("worker task")??;
+            scheduler.await.context("scheduler task")??;
             served?;
             Ok(())
         }

@@ -4,7 +4,7 @@
 //! process whose listener lost its connection drops everything.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -30,6 +30,10 @@ pub struct HotEntry {
     pub fresh_until: i64,
     pub stale_until: i64,
     pub keep_until: i64,
+    /// Answers served from this entry since the hits were last taken
+    /// ([`HotCache::take_hits`]): refresh-ahead's popularity, counted
+    /// without a database write per hit.
+    pub hits: AtomicU32,
 }
 
 /// Where an entry stands at a given instant.
@@ -64,6 +68,7 @@ impl HotEntry {
             fresh_until: e.fresh_until.timestamp_millis(),
             stale_until: e.stale_until.timestamp_millis(),
             keep_until: e.keep_until.timestamp_millis(),
+            hits: AtomicU32::new(0),
         }))
     }
 
@@ -90,6 +95,7 @@ impl HotEntry {
             fresh_until: self.fresh_until,
             stale_until: self.stale_until,
             keep_until: self.keep_until,
+            hits: AtomicU32::new(0),
         })
     }
 
@@ -230,6 +236,21 @@ impl HotCache {
         }
     }
 
+    /// The hits counted on every entry held (entries and copies of one key
+    /// summed) since the last call, resetting them.
+    pub fn take_hits(&self) -> Vec<(String, u32)> {
+        let mut out: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        for c in [&self.inner, &self.copies].into_iter().flatten() {
+            for (_, e) in c.iter() {
+                let n = e.hits.swap(0, Ordering::Relaxed);
+                if n > 0 {
+                    *out.entry(e.key.clone()).or_default() += n;
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Entries held and the bytes they weigh (for the metrics).
     pub fn size(&self) -> (u64, u64) {
         [&self.inner, &self.copies]
@@ -264,7 +285,26 @@ mod tests {
             fresh_until: i64::MAX,
             stale_until: i64::MAX,
             keep_until: i64::MAX,
+            hits: AtomicU32::new(0),
         })
+    }
+
+    #[test]
+    fn hits_are_taken_once_and_summed_over_entry_and_copy() {
+        let hot = HotCache::new(1 << 20);
+        let (a, b) = (entry("k/a"), entry("k/b"));
+        hot.insert(hot.generation(), 1, a.clone());
+        hot.insert_copy(hot.generation(), 1, entry("k/a"));
+        hot.insert(hot.generation(), 2, b.clone());
+        a.hits.fetch_add(3, Ordering::Relaxed);
+        hot.get_copy(1, "k/a")
+            .unwrap()
+            .hits
+            .fetch_add(2, Ordering::Relaxed);
+        let mut taken = hot.take_hits();
+        taken.sort();
+        assert_eq!(taken, vec![("k/a".to_owned(), 5)]);
+        assert!(hot.take_hits().is_empty());
     }
 
     #[test]

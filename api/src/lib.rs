@@ -202,6 +202,7 @@ impl Api {
         let Api { listeners, state } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let listen_task = tokio::spawn(listen::run(state.clone(), stop_rx.clone()));
+        let hits_task = tokio::spawn(flush_hits(state.clone(), stop_rx.clone()));
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let threads = http_threads();
         let mut done = Vec::with_capacity(threads);
@@ -242,7 +243,28 @@ impl Api {
             let _ = d.await;
         }
         let _ = listen_task.await;
+        let _ = hits_task.await;
         Ok(())
+    }
+}
+
+/// Every `hit_flush_interval`, add the hits counted in memory to the
+/// database in one statement (refresh-ahead reads them); a last time on
+/// shutdown. A failed write drops that batch: counts are a hint.
+async fn flush_hits(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let every = state.config.hit_flush_interval;
+    loop {
+        let stopping = tokio::select! {
+            _ = stop.wait_for(|v| *v) => true,
+            _ = tokio::time::sleep(every) => false,
+        };
+        let hits = state.hot.take_hits();
+        if let Err(e) = state.store.record_hits(&hits).await {
+            tracing::debug!(error = %e, keys = hits.len(), "hit counts not recorded");
+        }
+        if stopping {
+            return;
+        }
     }
 }
 

@@ -306,6 +306,7 @@ fn serve(
     want: &Want<'_>,
     now: i64,
 ) -> Result<Reply, ApiError> {
+    e.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if e.status == 404 {
         let mut r = ApiError::upstream_not_found().into_reply();
         r.headers_mut()

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod names;
 pub mod provider;
 pub mod rate;
+pub mod schedule;
 pub mod store;
 pub mod token;
 

@@ -23,6 +23,12 @@ pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
 pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
 pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
 /// Bytes of assets (images) written to storage (identical bytes count once).
+/// Scheduler ticks by schedule and outcome (fired, skipped: fired by
+/// another scheduler, failed).
+pub const SCHEDULER_TICKS: &str = "larder_scheduler_ticks_total";
+/// Keys a fired tick asked to fill, by schedule and kind (prewarm,
+/// refresh_ahead); those with a fill under way join it.
+pub const SCHEDULED_KEYS: &str = "larder_scheduled_keys_total";
 /// Asset fills enqueued because a stored record referenced them.
 pub const PREFETCHED: &str = "larder_assets_prefetched_total";
 pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
@@ -80,6 +86,14 @@ pub fn describe() {
     describe_counter!(
         DB_READ_BATCHES,
         "Batched database reads of entries (keys / batches = keys per round trip)"
+    );
+    describe_counter!(
+        SCHEDULER_TICKS,
+        "Scheduler ticks by schedule and outcome (fired, skipped: fired elsewhere, failed)"
+    );
+    describe_counter!(
+        SCHEDULED_KEYS,
+        "Keys fired ticks asked to fill, by schedule and kind (prewarm, refresh_ahead)"
     );
     describe_counter!(
         PREFETCHED,

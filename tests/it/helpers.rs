@@ -120,6 +120,13 @@ pub fn env_for(db: &TestDb, upstream: &Upstream) -> BTreeMap<String, String> {
     }
     env.insert("TMDB_API_KEY".into(), "testkey1".into());
     env.insert("LARDER_UPSTREAM_BACKOFF_BASE".into(), "20ms".into());
+    // No schedules unless a test brings its own: the repository's
+    // schedules.toml would prewarm TMDB's lists when `larder all` starts.
+    let none = std::env::temp_dir().join("larder-test-no-schedules.toml");
+    if !none.exists() {
+        let _ = std::fs::write(&none, "");
+    }
+    env.insert("LARDER_SCHEDULES".into(), none.display().to_string());
     env.insert("LARDER_WORKER_HEARTBEAT".into(), "1s".into());
     env
 }

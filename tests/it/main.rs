@@ -17,3 +17,4 @@ mod processes;
 mod providers;
 mod rate;
 mod reads;
+mod scheduler;

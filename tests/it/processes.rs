@@ -14,7 +14,7 @@ use crate::helpers::*;
 const MOVIE: &str = "/v1/tmdb/movie/550";
 
 pub(crate) struct Proc {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) addr: Option<SocketAddr>,
 }
 

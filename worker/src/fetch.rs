@@ -156,11 +156,13 @@ impl Fetcher {
         result
     }
 
-    /// The job's label: `asset` for an image's fill, else the payload's.
+    /// The job's label: `asset` for an image's fill, `prewarm` for a
+    /// scheduled one (prewarm or refresh-ahead), else `fetch`.
     fn kind(&self, job: &FetchJob) -> &'static str {
-        let FetchJob::Fetch { key, .. } = job;
+        let FetchJob::Fetch { key, reason, .. } = job;
         match self.catalogue.resolve_key(key) {
             Ok(r) if r.provider.adapter.is_asset(r.resource) => "asset",
+            _ if *reason == FetchReason::Prewarm => "prewarm",
             _ => job.kind(),
         }
     }

@@ -63,6 +63,13 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `LARDER_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `LARDER_SCHEDULES`: the scheduler's `schedules.toml`. Unset:
+    /// `./schedules.toml` when it exists (a scheduler without one idles).
+    pub schedules: Option<std::path::PathBuf>,
+    /// `LARDER_HIT_FLUSH_INTERVAL`: how often an API process adds the hits
+    /// it counted in memory to the database (for refresh-ahead).
+    #[serde(with = "duration_str")]
+    pub hit_flush_interval: Duration,
     /// `LARDER_WAIT_BUDGET`: how long a miss waits for its fill before 202.
     #[serde(with = "duration_str")]
     pub wait_budget: Duration,
@@ -299,6 +306,8 @@ impl Default for Config {
             auth: AuthMode::Required,
             tmdb_dropin_auth: AuthMode::Required,
             public_url: None,
+            schedules: None,
+            hit_flush_interval: Duration::from_secs(10),
             log_format: LogFormat::Text,
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
@@ -446,6 +455,8 @@ impl Config {
             "LARDER_AUTH" => self.auth, |n, v| one_of(n, v, &[("required", AuthMode::Required), ("off", AuthMode::Off)]);
             "LARDER_TMDB_DROPIN_AUTH" => self.tmdb_dropin_auth, |n, v| one_of(n, v, &[("required", AuthMode::Required), ("off", AuthMode::Off)]);
             "LARDER_PUBLIC_URL" => self.public_url, |_: &str, v: &str| Ok::<_, Error>(Some(v.trim_end_matches('/').to_owned()));
+            "LARDER_SCHEDULES" => self.schedules, |_: &str, v: &str| Ok::<_, Error>(Some(v.into()));
+            "LARDER_HIT_FLUSH_INTERVAL" => self.hit_flush_interval, dur;
             "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;

@@ -86,6 +86,7 @@ impl Config {
             return Err(Error::Config("upstream.attempts must be at least 1".into()));
         }
         for (name, t) in [
+            ("hit_flush_interval", self.hit_flush_interval),
             ("client_idle_timeout", self.client_idle_timeout),
             ("client_write_timeout", self.client_write_timeout),
         ] {

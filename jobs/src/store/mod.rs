@@ -36,6 +36,7 @@ use crate::key::CacheKey;
 use crate::provider::Ttl;
 
 mod assets;
+mod schedule;
 mod upkeep;
 pub use assets::AssetRecord;
 use upkeep::like_escape;

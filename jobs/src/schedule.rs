@@ -1,0 +1,554 @@
+//! `schedules.toml`: cron schedules that prewarm larder paths and refresh
+//! popular keys ahead of their expiry (SPEC §6).
+//!
+//! A file is checked whole when it is loaded: every cron expression, time
+//! zone and prewarm path (expanded for today) must be valid, or loading
+//! fails naming the line and the reason. Running the schedules is
+//! `larder-scheduler`'s; this module only knows what a schedule says.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::Config;
+use crate::key::CacheKey;
+use crate::provider::{Catalogue, Kind};
+
+/// The most keys one schedule may expand to (a tick enqueues them in
+/// batches, in one transaction).
+pub const MAX_KEYS: usize = 50_000;
+
+/// One schedule, checked.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub name: String,
+    cron: cron::Schedule,
+    pub cron_text: String,
+    pub tz: Tz,
+    pub prewarm: Vec<String>,
+    pub refresh_ahead: Option<RefreshAhead>,
+    /// Where it starts in the file.
+    pub line: usize,
+}
+
+/// Refresh popular keys before they expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshAhead {
+    /// Refresh entries whose freshness ends within this long.
+    pub within: Duration,
+    /// …when they were hit at least this often…
+    pub min_hits: u32,
+    /// …over this window.
+    pub window: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    schedule: Vec<Spanned<ScheduleDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleDef {
+    name: Spanned<String>,
+    cron: Spanned<String>,
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    prewarm: Vec<Spanned<String>>,
+    refresh_ahead: Option<Spanned<RefreshAheadDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshAheadDef {
+    within: String,
+    min_hits: u32,
+    window: Option<String>,
+}
+
+/// Line number (1-based) of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The configured schedules: `LARDER_SCHEDULES` (which must exist), else
+/// `./schedules.toml` when present; `Ok(None)` when there is none.
+pub fn load_configured(
+    config: &Config,
+) -> Result<Option<(std::path::PathBuf, Vec<Schedule>)>, String> {
+    let (path, explicit) = match &config.schedules {
+        Some(p) => (p.clone(), true),
+        None => (std::path::PathBuf::from("schedules.toml"), false),
+    };
+    if !explicit && !path.exists() {
+        return Ok(None);
+    }
+    let schedules = load(&path, &config.catalogue())?;
+    Ok(Some((path, schedules)))
+}
+
+/// Read and check `path`.
+pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Vec<Schedule>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text, catalogue).map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// Check a file's text: `Err("LINE: reason")`.
+pub fn parse(text: &str, catalogue: &Catalogue) -> Result<Vec<Schedule>, String> {
+    let file: FileDef = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s.start));
+        format!("{line}: {}", e.message())
+    })?;
+    let at = |span: std::ops::Range<usize>| line_of(text, span.start);
+    let default_tz = match &file.timezone {
+        Some(tz) => parse_tz(tz.get_ref()).map_err(|e| format!("{}: {e}", at(tz.span())))?,
+        None => Tz::UTC,
+    };
+    let mut out: Vec<Schedule> = Vec::new();
+    for def in &file.schedule {
+        let line = at(def.span());
+        let def = def.get_ref();
+        let name = def.name.get_ref().trim().to_owned();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(format!(
+                "{}: schedule name {name:?}: letters, digits, '-', '_' and '.', at most 64",
+                at(def.name.span())
+            ));
+        }
+        if out.iter().any(|s| s.name == name) {
+            return Err(format!(
+                "{}: schedule name {name:?} is used twice",
+                at(def.name.span())
+            ));
+        }
+        let cron_text = def.cron.get_ref().trim().to_owned();
+        let fields = cron_text.split_whitespace().count();
+        if !(6..=7).contains(&fields) {
+            return Err(format!(
+                "{}: cron {cron_text:?}: expected 6 fields (sec min hour day-of-month month day-of-week), found {fields}",
+                at(def.cron.span())
+            ));
+        }
+        let cron = cron::Schedule::from_str(&cron_text)
+            .map_err(|e| format!("{}: cron {cron_text:?}: {e}", at(def.cron.span())))?;
+        let tz = match &def.timezone {
+            Some(tz) => parse_tz(tz.get_ref()).map_err(|e| format!("{}: {e}", at(tz.span())))?,
+            None => default_tz,
+        };
+        let refresh_ahead = match &def.refresh_ahead {
+            None => None,
+            Some(r) => {
+                let l = at(r.span());
+                let r = r.get_ref();
+                let dur = |what: &str, v: &str| {
+                    crate::config::parse_duration(v)
+                        .map_err(|e| format!("{l}: refresh_ahead.{what} {v:?}: {e}"))
+                };
+                let within = dur("within", &r.within)?;
+                let window = match &r.window {
+                    Some(w) => dur("window", w)?,
+                    None => Duration::from_secs(3600),
+                };
+                if r.min_hits == 0 || within.is_zero() || window.is_zero() {
+                    return Err(format!(
+                        "{l}: refresh_ahead needs within > 0, window > 0 and min_hits ≥ 1"
+                    ));
+                }
+                Some(RefreshAhead {
+                    within,
+                    min_hits: r.min_hits,
+                    window,
+                })
+            }
+        };
+        if def.prewarm.is_empty() && refresh_ahead.is_none() {
+            return Err(format!(
+                "{line}: schedule {name:?} has neither prewarm nor refresh_ahead"
+            ));
+        }
+        let schedule = Schedule {
+            name,
+            cron,
+            cron_text,
+            tz,
+            prewarm: def.prewarm.iter().map(|p| p.get_ref().clone()).collect(),
+            refresh_ahead,
+            line,
+        };
+        // Every path must resolve today (and so on any day).
+        let today = schedule.today(Utc::now());
+        let mut total = 0;
+        for p in &def.prewarm {
+            let keys = expand(p.get_ref(), today, catalogue)
+                .map_err(|e| format!("{}: prewarm {:?}: {e}", at(p.span()), p.get_ref()))?;
+            total += keys.len();
+        }
+        if total > MAX_KEYS {
+            return Err(format!(
+                "{line}: schedule {:?} expands to {total} keys (at most {MAX_KEYS})",
+                schedule.name
+            ));
+        }
+        out.push(schedule);
+    }
+    Ok(out)
+}
+
+fn parse_tz(name: &str) -> Result<Tz, String> {
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| format!("unknown time zone {name:?} (an IANA name such as Asia/Shanghai)"))
+}
+
+impl Schedule {
+    /// The first tick strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron
+            .after(&t.with_timezone(&self.tz))
+            .next()
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    /// The last tick at or before `t`.
+    pub fn last_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let after = t + chrono::Duration::milliseconds(1);
+        self.cron
+            .after(&after.with_timezone(&self.tz))
+            .next_back()
+            .map(|d| d.with_timezone(&Utc))
+            .filter(|d| *d <= t)
+    }
+
+    /// The shortest gap between its next few ticks.
+    pub fn interval(&self) -> Duration {
+        let now = Utc::now();
+        let ticks: Vec<_> = self
+            .cron
+            .after(&now.with_timezone(&self.tz))
+            .take(6)
+            .collect();
+        ticks
+            .windows(2)
+            .filter_map(|w| (w[1] - w[0]).to_std().ok())
+            .min()
+            .unwrap_or(Duration::from_secs(86_400))
+    }
+
+    /// The date at `t` in the schedule's time zone.
+    pub fn today(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.tz).date_naive()
+    }
+
+    /// Every key the schedule prewarms at tick `t`.
+    pub fn keys(&self, t: DateTime<Utc>, catalogue: &Catalogue) -> Result<Vec<CacheKey>, String> {
+        let today = self.today(t);
+        let mut keys: Vec<CacheKey> = Vec::new();
+        for p in &self.prewarm {
+            for k in expand(p, today, catalogue)? {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Warnings for `larder check`: prewarmed keys that go cold between
+    /// ticks (fresh + stale shorter than the interval).
+    pub fn warnings(&self, config: &Config) -> Vec<String> {
+        let catalogue = config.catalogue();
+        let interval = self.interval();
+        let mut out = Vec::new();
+        let Ok(keys) = self.keys(Utc::now(), &catalogue) else {
+            return out;
+        };
+        for key in keys {
+            let Ok(r) = catalogue.resolve_key(key.as_str()) else {
+                continue;
+            };
+            let ttl = r.ttl(config);
+            if ttl.fresh + ttl.stale < interval {
+                out.push(format!(
+                    "schedule {:?} (line {}) prewarms {} every {}, but it stays fresh {} and stale {}: it goes cold between ticks",
+                    self.name,
+                    self.line,
+                    key,
+                    humantime::format_duration(interval),
+                    humantime::format_duration(ttl.fresh),
+                    humantime::format_duration(ttl.stale),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Expand one prewarm path: `{today}`, `{today+N}`, `{today-N}` become the
+/// date; a `*` path segment becomes every value its parameter allows (a
+/// parameter with a fixed list of values: every trending media type, every
+/// source of a list provider). `/v1/` is optional.
+pub fn expand(
+    path: &str,
+    today: NaiveDate,
+    catalogue: &Catalogue,
+) -> Result<Vec<CacheKey>, String> {
+    let text = substitute_dates(path, today)?;
+    let text = text.trim();
+    let text = text
+        .strip_prefix("/v1/")
+        .or(text.strip_prefix('/'))
+        .unwrap_or(text);
+    let (path, query) = text.split_once('?').unwrap_or((text, ""));
+    let (provider, rest) = path
+        .split_once('/')
+        .ok_or("expected /v1/{provider}/{resource}")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    if !segments.contains(&"*") {
+        let r = catalogue
+            .resolve(provider, rest, query)
+            .map_err(|e| e.message)?;
+        return Ok(vec![r.key]);
+    }
+    let def = catalogue
+        .provider(provider)
+        .ok_or_else(|| format!("unknown provider {provider:?}"))?;
+    let mut keys = Vec::new();
+    for resource in def.resources {
+        let parts: Vec<&str> = resource.route.split('/').collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        // Each `*` must sit on a parameter with a list of values; literal
+        // segments must match.
+        let mut choices: Vec<Vec<String>> = Vec::new();
+        let mut fits = true;
+        for (part, seg) in parts.iter().zip(&segments) {
+            let placeholder = part.strip_prefix('{').and_then(|p| p.strip_suffix('}'));
+            match (placeholder, *seg) {
+                (Some(name), "*") => match resource.param(name).map(|p| p.kind) {
+                    Some(Kind::OneOf(values)) => {
+                        choices.push(values.iter().map(|v| v.to_string()).collect())
+                    }
+                    _ => fits = false,
+                },
+                (Some(_), seg) => choices.push(vec![seg.to_owned()]),
+                (None, seg) if seg == *part => choices.push(vec![seg.to_owned()]),
+                (None, _) => fits = false,
+            }
+        }
+        if !fits {
+            continue;
+        }
+        let mut paths = vec![String::new()];
+        for options in &choices {
+            paths = paths
+                .iter()
+                .flat_map(|p| {
+                    options.iter().map(move |o| match p.is_empty() {
+                        true => o.clone(),
+                        false => format!("{p}/{o}"),
+                    })
+                })
+                .collect();
+        }
+        for p in paths {
+            // A value that does not resolve here may belong to another
+            // route shape; skip it.
+            if let Ok(r) = catalogue.resolve(provider, &p, query)
+                && !keys.contains(&r.key)
+            {
+                keys.push(r.key);
+            }
+        }
+        if !keys.is_empty() {
+            break;
+        }
+    }
+    if keys.is_empty() {
+        return Err(format!(
+            "no resource of {provider} has a parameter with a list of values where * stands"
+        ));
+    }
+    Ok(keys)
+}
+
+/// `{today}`, `{today+N}`, `{today-N}` → `YYYY-MM-DD`.
+fn substitute_dates(path: &str, today: NaiveDate) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find("{today") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{today".len()..];
+        let end = after.find('}').ok_or("unclosed {today")?;
+        let offset = after[..end].trim();
+        let date = if offset.is_empty() {
+            Some(today)
+        } else if let Some(n) = offset.strip_prefix('+') {
+            n.trim()
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| today.checked_add_days(Days::new(n)))
+        } else if let Some(n) = offset.strip_prefix('-') {
+            n.trim()
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| today.checked_sub_days(Days::new(n)))
+        } else {
+            None
+        };
+        let date = date.ok_or_else(|| {
+            format!("{{today{offset}}}: expected {{today}}, {{today+N}} or {{today-N}}")
+        })?;
+        out.push_str(&date.format("%Y-%m-%d").to_string());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat() -> &'static Catalogue {
+        Catalogue::builtin()
+    }
+
+    #[test]
+    fn a_good_file_parses_and_expands() {
+        let text = r#"
+timezone = "Asia/Shanghai"
+
+[[schedule]]
+name = "trending"
+cron = "0 */5 * * * *"
+prewarm = ["/v1/tmdb/trending/*/day", "/v1/tmdb/genre/movie/list"]
+
+[[schedule]]
+name = "weather"
+cron = "0 0 * * * *"
+timezone = "Pacific/Kiritimati"
+prewarm = ["/v1/openmeteo/forecast?latitude=1&longitude=2&start_date={today}&end_date={today+1}"]
+
+[[schedule]]
+name = "refresh-ahead"
+cron = "0 * * * * *"
+refresh_ahead = { within = "10m", min_hits = 3 }
+"#;
+        let s = parse(text, cat()).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].tz, chrono_tz::Asia::Shanghai);
+        let keys = s[0].keys(Utc::now(), cat()).unwrap();
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        assert!(
+            keys.iter()
+                .any(|k| k.as_str() == "tmdb/trending/person/day")
+        );
+        assert_eq!(s[0].interval(), Duration::from_secs(300));
+        assert_eq!(s[2].refresh_ahead.unwrap().min_hits, 3);
+        assert_eq!(
+            s[2].refresh_ahead.unwrap().window,
+            Duration::from_secs(3600)
+        );
+        // {today} is the schedule's own date: at 11:00 UTC it is already
+        // tomorrow in Kiritimati (UTC+14).
+        let t = DateTime::parse_from_rfc3339("2026-12-03T11:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let k = s[1].keys(t, cat()).unwrap();
+        assert!(
+            k[0].as_str().contains("start_date=2026-12-04")
+                && k[0].as_str().contains("end_date=2026-12-05"),
+            "{k:?}"
+        );
+    }
+
+    #[test]
+    fn ticks_step_forward_and_back() {
+        let s = &parse(
+            "[[schedule]]\nname = \"a\"\ncron = \"*/10 * * * * *\"\nprewarm = [\"/v1/tmdb/configuration\"]\n",
+            cat(),
+        )
+        .unwrap()[0];
+        let t = DateTime::parse_from_rfc3339("2026-12-03T10:00:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            s.next_after(t).unwrap().to_rfc3339(),
+            "2026-12-03T10:00:10+00:00"
+        );
+        assert_eq!(
+            s.last_at_or_before(t).unwrap().to_rfc3339(),
+            "2026-12-03T10:00:00+00:00"
+        );
+        let on = t - chrono::Duration::seconds(5);
+        assert_eq!(s.last_at_or_before(on).unwrap(), on);
+    }
+
+    #[test]
+    fn bad_files_name_the_line_and_the_reason() {
+        for (text, line, why) in [
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * *\"\nprewarm = [\"/v1/tmdb/configuration\"]\n",
+                3,
+                "expected 6 fields",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 99 * * * *\"\nprewarm = [\"/v1/tmdb/configuration\"]\n",
+                3,
+                "cron",
+            ),
+            ("timezone = \"Mars/Olympus\"\n", 1, "unknown time zone"),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * * *\"\nprewarm = [\n  \"/v1/tmdb/configuration\",\n  \"/v1/tmdb/movie/abc\",\n]\n",
+                6,
+                "prewarm",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * * *\"\nprewarm = [\"/v1/nope/x\"]\n",
+                4,
+                "prewarm",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * * *\"\n",
+                1,
+                "neither prewarm nor refresh_ahead",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * * *\"\nprewarm = [\"/v1/tmdb/configuration\"]\nevery = 5\n",
+                5,
+                "unknown field",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * * *\"\nprewarm = [\"/v1/tmdb/movie/{today+x}\"]\n",
+                4,
+                "today",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"0 * * * * *\"\nprewarm = [\"/v1/tmdb/movie/*\"]\n",
+                4,
+                "list of values",
+            ),
+            ("[[schedule\nname = 1\n", 1, ""),
+        ] {
+            let err = parse(text, cat()).unwrap_err();
+            let (at, reason) = err.split_once(": ").unwrap_or(("", &err));
+            assert_eq!(at, line.to_string(), "{text:?} → {err}");
+            assert!(reason.contains(why), "{text:?} → {err}");
+        }
+    }
+}
