@@ -13,6 +13,7 @@ pub mod dropin;
 pub mod flight;
 pub mod health;
 pub mod hot;
+pub mod hot_lists;
 pub mod image;
 pub mod listen;
 pub mod lookup;
@@ -356,6 +357,41 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
                     .await
                     .map(|_| health::providers(&state)),
             ),
+            _ if rest == "hot" => (
+                Route::Providers,
+                match auth::check(&state, req.headers(), Some("hot")).await {
+                    Ok(()) => hot_lists::index(&state).await,
+                    Err(e) => Err(e),
+                },
+            ),
+            Some(("hot", source)) if req.uri().query().is_some_and(|q| q.contains("format=")) => {
+                match hot_lists::wants_rss(req.uri().query().unwrap_or("")) {
+                    Some(query) => (
+                        Route::Read,
+                        hot_lists::rss(
+                            &state,
+                            req.headers(),
+                            source,
+                            &query,
+                            req.method() == Method::HEAD,
+                        )
+                        .await,
+                    ),
+                    // `format=json` is the plain read, without `format`.
+                    None => (
+                        Route::Read,
+                        read::read(
+                            &state,
+                            req.headers(),
+                            "hot",
+                            source,
+                            &hot_lists::without_format(req.uri().query().unwrap_or("")),
+                            req.method() == Method::HEAD,
+                        )
+                        .await,
+                    ),
+                }
+            }
             Some((provider, resource)) => (
                 Route::Read,
                 read::read(

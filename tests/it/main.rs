@@ -11,6 +11,7 @@ mod dropin;
 mod faults;
 mod first_hour;
 mod hardening;
+mod hot;
 mod images;
 mod lanes;
 mod processes;

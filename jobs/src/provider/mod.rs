@@ -31,6 +31,7 @@ mod gestdown;
 mod github;
 mod hitokoto;
 mod holiday;
+pub mod hot;
 mod html;
 mod lrclib;
 mod musicbrainz;
@@ -180,6 +181,7 @@ impl Catalogue {
         CATALOGUE.get_or_init(|| Catalogue {
             providers: vec![
                 &tmdb::TMDB,
+                &hot::HOT,
                 &omdb::OMDB,
                 &thetvdb::THETVDB,
                 &bangumi::BANGUMI,

@@ -10,6 +10,20 @@ use crate::error::Error;
 use crate::job::FETCH_QUEUE;
 
 impl Store {
+    /// When each entry whose key starts with `prefix` was fetched.
+    pub async fn fetched_like(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, Error> {
+        let pattern = format!("{}%", like_escape(prefix));
+        Ok(sqlx::query_as(
+            "SELECT key, fetched_at FROM larder_cache WHERE key LIKE $1 AND status = 200 LIMIT 10000",
+        )
+        .bind(&pattern)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Drop entries whose key starts with `prefix`; every API process is told
     /// so it drops its in-memory copies too.
     pub async fn purge(&self, prefix: &str) -> Result<u64, Error> {

@@ -1,0 +1,151 @@
+//! Hot lists (SPEC §3.3): the trending lists of Chinese and international
+//! sites, each read from the upstream call DailyHotApi makes
+//! (`imsyy/DailyHotApi`, `src/routes/{source}.ts`; facts, not code) and
+//! normalised to one schema:
+//!
+//! ```json
+//! {"source":"weibo","title":"微博","category":"热搜榜","items":[
+//!   {"rank":1,"id":"…","title":"…","url":"…","mobile_url":"…","desc":"…","hot":123456,"cover":"…"}]}
+//! ```
+//!
+//! A source is a row of [`sources::SOURCES`]: its host, its call, and how
+//! its answer reads (a JSON mapping, or a page read with a maintained HTML
+//! parser). An answer with no items is a failed fill, never an empty
+//! success: the last list stays served (STALE, with its `Age`) until the
+//! source works again.
+
+mod json;
+mod pages;
+mod sources;
+
+use serde::Serialize;
+
+use super::{
+    Adapter, Fill, Host, Kind, Param, Product, ProviderDef, Rate, Request, Resolved, ResourceDef,
+    Response, Setting, Ttl, days, hours, mins,
+};
+use crate::error::RequestError;
+
+pub use sources::{SOURCES, Source};
+
+/// A list turns over within minutes; an hour stale is still news; a broken
+/// source serves its last list for a week.
+const LIST: Ttl = Ttl::new(mins(10), hours(1), mins(10), days(7));
+
+/// A browser's User-Agent: several sources answer nothing else.
+pub(crate) const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
+pub static HOT: ProviderDef = ProviderDef {
+    settings: &[
+        // DailyHotApi's ZHIHU_COOKIE: Zhihu's list answers more with one.
+        Setting::optional("zhihu_cookie", "ZHIHU_COOKIE"),
+    ],
+    adapter: &HotAdapter,
+    ..ProviderDef::new(
+        "hot",
+        "Hot lists",
+        sources::HOSTS,
+        // Spread over many sites; each is asked at most once per list TTL.
+        Rate::per_second(5, 10),
+        &[ResourceDef {
+            name: "list",
+            route: "{source}",
+            upstream: "/",
+            params: &[Param::req("source", Kind::OneOf(sources::IDS))],
+            ttl: LIST,
+        }],
+    )
+};
+
+/// One item of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub rank: usize,
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    /// The site's own heat figure (views, votes, a score), when it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hot: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Unix seconds, when the site says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+}
+
+/// Most items kept per list.
+const MAX_ITEMS: usize = 100;
+
+fn source_of(id: &str) -> Option<&'static Source> {
+    SOURCES.iter().find(|s| s.id == id)
+}
+
+struct HotAdapter;
+
+impl Adapter for HotAdapter {
+    fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
+        let id = resolved.param("source").unwrap_or_default();
+        source_of(id)
+            .map(|_| ())
+            .ok_or_else(|| RequestError::new("invalid-parameter", format!("no hot source {id:?}")))
+    }
+
+    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if !answers.is_empty() {
+            return None;
+        }
+        let source = source_of(fill.param("source")?)?;
+        let mut request = match source.body {
+            Some(body) => Request::post_json(
+                source.path,
+                &serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+            ),
+            None => Request::get(source.path),
+        }
+        .on_host(source.id);
+        request.authorized = false;
+        request = request.header("user-agent", BROWSER_UA);
+        for (name, value) in source.headers {
+            request = request.header(name, *value);
+        }
+        if let Some(setting) = source.cookie
+            && let Some(cookie) = fill.settings.setting(setting)
+        {
+            request = request.header("cookie", cookie);
+        }
+        Some(request)
+    }
+
+    fn finish(&self, fill: &Fill<'_>, answers: Vec<Response>) -> Result<Product, String> {
+        let source = source_of(fill.param("source").ok_or("no source")?).ok_or("no source")?;
+        let last = answers.into_iter().last().ok_or("no answer")?;
+        let mut items = match &source.parse {
+            sources::Parse::Json(map) => json::read(map, &last.body)?,
+            sources::Parse::Page(read) => read(&String::from_utf8_lossy(&last.body))?,
+        };
+        items.retain(|i| !i.title.trim().is_empty() && !i.url.is_empty());
+        items.truncate(MAX_ITEMS);
+        if items.is_empty() {
+            return Err(format!("{}: no items in the answer", source.id));
+        }
+        for (i, item) in items.iter_mut().enumerate() {
+            item.rank = i + 1;
+        }
+        Ok(Product::json(&serde_json::json!({
+            "source": source.id,
+            "title": source.title,
+            "category": source.category,
+            "items": items,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests;

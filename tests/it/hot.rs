@@ -1,0 +1,101 @@
+//! Hot lists through the whole path: each source from its fixture upstream,
+//! the index, RSS, and a broken source serving its last list.
+
+use std::time::Duration;
+
+use crate::helpers::*;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hot");
+
+/// The upstream path of each source (as `sources.rs` calls it) and its
+/// fixture.
+fn route(app: &TestApp, source: &str) {
+    let s = larder_jobs::provider::hot::SOURCES
+        .iter()
+        .find(|s| s.id == source)
+        .unwrap();
+    let path = s.path.split('?').next().unwrap();
+    let (file, ct) = ["json", "html", "xml"]
+        .iter()
+        .map(|ext| (format!("{FIXTURES}/{source}.{ext}"), *ext))
+        .find(|(p, _)| std::path::Path::new(p).exists())
+        .unwrap();
+    let ct = match ct {
+        "json" => "application/json; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
+        _ => "application/rss+xml; charset=utf-8",
+    };
+    // Scripted (one answer, taken first): two sources share `/`.
+    app.upstream
+        .script(path, [Step::bytes(200, ct, std::fs::read(file).unwrap())]);
+}
+
+#[tokio::test]
+async fn every_source_is_served_normalised_and_listed() {
+    let app = TestApp::spawn().await;
+    for s in larder_jobs::provider::hot::SOURCES {
+        route(&app, s.id);
+        let r = app.get(&format!("/v1/hot/{}", s.id)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", s.id);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["source"], s.id);
+        let items = v["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{}", s.id);
+        for (n, item) in items.iter().enumerate() {
+            assert_eq!(item["rank"], n + 1, "{}", s.id);
+            assert!(
+                item["url"].as_str().unwrap().starts_with("http"),
+                "{}",
+                s.id
+            );
+        }
+        let hit = app.upstream.hits().into_iter().last().unwrap();
+        assert_eq!(hit.path, s.path.split('?').next().unwrap(), "{}", s.id);
+    }
+    // The index: every source, its category, and when it was last fetched.
+    let index = app.json("/v1/hot").await;
+    let sources = index["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), larder_jobs::provider::hot::SOURCES.len());
+    assert!(sources.iter().all(|s| s["updated"].is_string()), "{index}");
+    assert!(index["categories"].as_array().unwrap().len() > 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_list_reads_as_rss_and_a_broken_source_keeps_its_last_list() {
+    let app = TestApp::spawn_with(Options {
+        config_file: Some("[providers.hot]\nttl = \"1s\"\nstale = \"1s\"\n".into()),
+        ..Default::default()
+    })
+    .await;
+    route(&app, "v2ex");
+    let r = app.get("/v1/hot/v2ex?format=rss").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
+    let feed = r.text().await.unwrap();
+    let channel = rss::Channel::read_from(feed.as_bytes()).unwrap();
+    assert_eq!(channel.items().len(), 3);
+    assert_eq!(channel.items()[0].title(), Some("大家现在用什么写后端？"));
+    assert_eq!(
+        channel.items()[0].link(),
+        Some("https://www.v2ex.com/t/1050001")
+    );
+    // The site breaks (an empty list, then errors): the last list stays,
+    // marked STALE with its age, never an empty success.
+    app.upstream
+        .route("/api/topics/hot.json", Step::body(200, "[]"));
+    eventually(Duration::from_secs(15), || async {
+        let r = app.get("/v1/hot/v2ex").send().await.unwrap();
+        let stale = r.headers()["x-cache"] == "STALE";
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), 3);
+        stale
+    })
+    .await;
+    let r = app.get("/v1/hot/v2ex").send().await.unwrap();
+    assert!(r.headers()["age"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    app.stop().await;
+}
