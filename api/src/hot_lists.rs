@@ -55,6 +55,80 @@ pub fn without_format(query: &str) -> String {
     rest.finish()
 }
 
+/// `GET /v1/hot/{source}/history?date=YYYY-MM-DD[&tz=Asia/Shanghai]`: the
+/// snapshots of that day (in `tz`, default UTC), oldest first; one per
+/// change of the list.
+pub async fn history(state: &State, source: &str, query: &str) -> Result<Reply, ApiError> {
+    let bad =
+        |code: &'static str, message: String| ApiError::new(StatusCode::BAD_REQUEST, code, message);
+    if !SOURCES.iter().any(|s| s.id == source) {
+        return Err(bad(
+            "invalid-parameter",
+            format!("no hot source {source:?}"),
+        ));
+    }
+    let (mut date, mut tz) = (None, chrono_tz::Tz::UTC);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "date" => {
+                date = Some(
+                    chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
+                        bad(
+                            "invalid-parameter",
+                            format!("date {v:?}: expected YYYY-MM-DD"),
+                        )
+                    })?,
+                )
+            }
+            "tz" => {
+                tz = v
+                    .parse()
+                    .map_err(|_| bad("invalid-parameter", format!("tz {v:?}: an IANA time zone")))?
+            }
+            other => {
+                return Err(bad(
+                    "unknown-parameter",
+                    format!("history does not take parameter {other:?}"),
+                ));
+            }
+        }
+    }
+    let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
+    let start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let (Some(from), Some(to)) = (start(date), date.succ_opt().and_then(start)) else {
+        return Err(bad("invalid-parameter", "date out of range".into()));
+    };
+    let rows = state
+        .store
+        .snapshots(
+            &format!("hot/{source}"),
+            from,
+            to,
+            state.config.upstream.max_body_bytes,
+        )
+        .await?;
+    let snapshots: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|(at, body)| {
+            let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+            Some(serde_json::json!({"fetched_at": at.to_rfc3339(), "items": doc["items"]}))
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "source": source,
+            "date": date.format("%Y-%m-%d").to_string(),
+            "timezone": tz.name(),
+            "snapshots": snapshots,
+        }),
+    ))
+}
+
 /// Whether a hot-list request asks for RSS; the query without `format`.
 pub fn wants_rss(query: &str) -> Option<String> {
     let mut rss = false;

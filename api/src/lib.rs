@@ -364,6 +364,20 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
                     Err(e) => Err(e),
                 },
             ),
+            Some(("hot", rest)) if rest.ends_with("/history") => (
+                Route::Read,
+                match auth::check(&state, req.headers(), Some("hot")).await {
+                    Ok(()) => {
+                        hot_lists::history(
+                            &state,
+                            rest.trim_end_matches("/history"),
+                            req.uri().query().unwrap_or(""),
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                },
+            ),
             Some(("hot", source)) if req.uri().query().is_some_and(|q| q.contains("format=")) => {
                 match hot_lists::wants_rss(req.uri().query().unwrap_or("")) {
                     Some(query) => (

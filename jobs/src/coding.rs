@@ -90,6 +90,16 @@ pub fn encode(content_type: &str, body: &Bytes) -> (Coding, Bytes) {
     }
 }
 
+/// Gzip whatever `body` is (snapshots are always stored gzipped, so they
+/// read one way).
+pub fn gzip(body: &[u8]) -> Bytes {
+    let mut gz =
+        flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::new(6));
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(body);
+    Bytes::from(gz.finish().unwrap_or_default())
+}
+
 /// Inflate a gzip body, refusing more than `limit` bytes of output (a
 /// corrupt row must not become a memory bomb).
 ///

@@ -99,3 +99,71 @@ async fn a_list_reads_as_rss_and_a_broken_source_keeps_its_last_list() {
     assert!(r.headers()["age"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_changed_list_is_kept_as_a_snapshot_for_its_day() {
+    let app = TestApp::spawn_with(Options {
+        config_file: Some("[providers.hot]\nttl = \"1s\"\nstale = \"0s\"\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let first = std::fs::read_to_string(format!("{FIXTURES}/v2ex.json")).unwrap();
+    let second = first.replace("大家现在用什么写后端？", "Rust 还是 Go？");
+    // The same list twice, then a changed one: two snapshots.
+    app.upstream.script(
+        "/api/topics/hot.json",
+        [
+            Step::body(200, &first),
+            Step::body(200, &first),
+            Step::body(200, &second),
+        ],
+    );
+    // Asked until each scripted answer was fetched (the list lives 1 s).
+    for n in 1..=3 {
+        eventually(Duration::from_secs(10), || async {
+            let r = app
+                .get("/v1/hot/v2ex")
+                .header("prefer", "wait=5")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            app.upstream.count() >= n
+        })
+        .await;
+    }
+    eventually(Duration::from_secs(10), || async {
+        app.db
+            .count("SELECT count(*) FROM larder_snapshots WHERE key = 'hot/v2ex'")
+            .await
+            == 2
+    })
+    .await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let h = app
+        .json(&format!("/v1/hot/v2ex/history?date={today}"))
+        .await;
+    let snaps = h["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 2, "{h}");
+    assert_eq!(snaps[0]["items"][0]["title"], "大家现在用什么写后端？");
+    assert_eq!(snaps[1]["items"][0]["title"], "Rust 还是 Go？");
+    // Another day, another zone, bad input.
+    let h = app.json("/v1/hot/v2ex/history?date=2001-01-01").await;
+    assert_eq!(h["snapshots"].as_array().unwrap().len(), 0);
+    let h = app
+        .json(&format!(
+            "/v1/hot/v2ex/history?date={today}&tz=Pacific/Kiritimati"
+        ))
+        .await;
+    assert_eq!(h["timezone"], "Pacific/Kiritimati");
+    for bad in [
+        "/v1/hot/v2ex/history?date=yesterday",
+        "/v1/hot/v2ex/history?tz=Mars/Base",
+        "/v1/hot/nope/history",
+        "/v1/hot/v2ex/history?x=1",
+    ] {
+        let r = app.get(bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    app.stop().await;
+}

@@ -310,6 +310,11 @@ impl Fetcher {
                 self.reporter.succeeded(settings.def.id).await;
                 if entry.status == 200 && entry.content_type != POINTER_TYPE {
                     self.prefetch(&fill, &entry.body).await;
+                    if settings.def.adapter.keeps_history(resolved.resource)
+                        && let Err(e) = self.store.snapshot(key, &entry.body).await
+                    {
+                        tracing::warn!(key = %key, error = %e, "snapshot not kept");
+                    }
                 }
                 tracing::debug!(key = %key, "stored");
                 Ok(Outcome::Stored {

@@ -137,6 +137,7 @@ pub async fn run(
     let pruner = tokio::spawn(prune_loop(
         Store::new(pool.clone()),
         config.worker.keep_finished_jobs,
+        Duration::from_secs(86_400 * u64::from(config.history_days)),
         stop_rx.clone(),
     ));
     let mut backoff = Duration::from_millis(250);
@@ -216,6 +217,7 @@ async fn run_once(
 async fn prune_loop(
     store: Store,
     keep_finished: Duration,
+    keep_history: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -230,6 +232,9 @@ async fn prune_loop(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "prune failed"),
+        }
+        if let Err(e) = store.prune_snapshots(keep_history).await {
+            tracing::warn!(error = %e, "pruning snapshots failed");
         }
     }
 }

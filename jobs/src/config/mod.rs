@@ -66,6 +66,9 @@ pub struct Config {
     /// `LARDER_SCHEDULES`: the scheduler's `schedules.toml`. Unset:
     /// `./schedules.toml` when it exists (a scheduler without one idles).
     pub schedules: Option<std::path::PathBuf>,
+    /// `LARDER_HISTORY_DAYS`: how many days of snapshots of hot lists are
+    /// kept (`GET /v1/hot/{source}/history`).
+    pub history_days: u32,
     /// `LARDER_HIT_FLUSH_INTERVAL`: how often an API process adds the hits
     /// it counted in memory to the database (for refresh-ahead).
     #[serde(with = "duration_str")]
@@ -308,6 +311,7 @@ impl Default for Config {
             public_url: None,
             schedules: None,
             hit_flush_interval: Duration::from_secs(10),
+            history_days: 30,
             log_format: LogFormat::Text,
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
@@ -457,6 +461,7 @@ impl Config {
             "LARDER_PUBLIC_URL" => self.public_url, |_: &str, v: &str| Ok::<_, Error>(Some(v.trim_end_matches('/').to_owned()));
             "LARDER_SCHEDULES" => self.schedules, |_: &str, v: &str| Ok::<_, Error>(Some(v.into()));
             "LARDER_HIT_FLUSH_INTERVAL" => self.hit_flush_interval, dur;
+            "LARDER_HISTORY_DAYS" => self.history_days, parse;
             "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;

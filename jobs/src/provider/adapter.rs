@@ -306,6 +306,13 @@ pub trait Adapter: Send + Sync {
         Ok(())
     }
 
+    /// Whether every successful fill of a resource keeps a snapshot of its
+    /// answer (hot lists' history), when it differs from the last one.
+    fn keeps_history(&self, resource: &super::ResourceDef) -> bool {
+        let _ = resource;
+        false
+    }
+
     /// Whether a resource is an image kept in asset storage (its jobs
     /// count as `asset` in `larder_jobs_total`).
     fn is_asset(&self, resource: &super::ResourceDef) -> bool {

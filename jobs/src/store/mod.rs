@@ -37,6 +37,7 @@ use crate::provider::Ttl;
 
 mod assets;
 mod schedule;
+mod snapshots;
 mod upkeep;
 pub use assets::AssetRecord;
 use upkeep::like_escape;

@@ -90,6 +90,10 @@ fn source_of(id: &str) -> Option<&'static Source> {
 struct HotAdapter;
 
 impl Adapter for HotAdapter {
+    fn keeps_history(&self, _: &ResourceDef) -> bool {
+        true
+    }
+
     fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
         let id = resolved.param("source").unwrap_or_default();
         source_of(id)
