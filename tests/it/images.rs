@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use sha2::Digest;
 
 use crate::helpers::*;
-use crate::processes::{exits_cleanly, free_addr, ready, start};
+use crate::processes::{Cluster, free_addr};
 
 const FILE: &str = "kqjL17yufvn9OVLyXYpvtyrFfak.png";
 const OTHER: &str = "pB8BM7pdSp6B6Ih7QZ4DrQ3PmJK.png";
@@ -505,43 +505,15 @@ async fn one_download_for_100_callers_over_two_apis_and_two_workers() {
         "LARDER_STORAGE_DIR".into(),
         dir.path().display().to_string(),
     );
-    let apis = [start(&["api"], &env).await, start(&["api"], &env).await];
-    let mut workers = Vec::new();
-    for _ in 0..2 {
-        let mut env = env.clone();
-        env.insert("LARDER_METRICS_LISTEN".into(), free_addr().to_string());
-        workers.push(start(&["worker", "--concurrency", "4"], &env).await);
-    }
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(100)
-        .build()
-        .unwrap();
-    for a in &apis {
-        ready(&http, a.addr.unwrap()).await;
-    }
-    let addrs: Vec<SocketAddr> = apis.iter().map(|a| a.addr.unwrap()).collect();
-    let calls = (0..100).map(|i| {
-        let url = format!("http://{}/v1/tmdb/image/w780/{FILE}", addrs[i % 2]);
-        let http = http.clone();
-        async move {
-            let r = http
-                .get(url)
-                .header("prefer", "wait=30")
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.bytes().await.unwrap())
-        }
-    });
-    for (status, body) in join_all(calls).await {
+    let cluster = Cluster::start(&env, [free_addr(), free_addr()]).await;
+    let path = format!("/v1/tmdb/image/w780/{FILE}");
+    for (status, body) in cluster.get_all(&path, 100).await {
         assert_eq!(status, 200);
         assert!(body.as_ref() == &bytes[..]);
     }
     assert_eq!(upstream.count(), 1, "one download across processes");
     assert_eq!(objects(dir.path()).len(), 1);
-    for p in apis.into_iter().chain(workers) {
-        exits_cleanly(p).await;
-    }
+    cluster.stop().await;
     db.drop_db().await;
 }
 

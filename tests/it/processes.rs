@@ -99,6 +99,66 @@ pub(crate) async fn ready(http: &reqwest::Client, addr: SocketAddr) {
     .await;
 }
 
+/// Two `larder api` and two `larder worker --concurrency 4` processes on
+/// `env`, the APIs ready; the workers serve metrics on `metrics`.
+pub(crate) struct Cluster {
+    pub(crate) apis: Vec<Proc>,
+    pub(crate) workers: Vec<Proc>,
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Cluster {
+    pub(crate) async fn start(env: &BTreeMap<String, String>, metrics: [SocketAddr; 2]) -> Cluster {
+        let apis = vec![start(&["api"], env).await, start(&["api"], env).await];
+        let mut workers = Vec::new();
+        for addr in metrics {
+            let mut env = env.clone();
+            env.insert("LARDER_METRICS_LISTEN".into(), addr.to_string());
+            workers.push(start(&["worker", "--concurrency", "4"], &env).await);
+        }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(200)
+            .build()
+            .unwrap();
+        for a in &apis {
+            ready(&http, a.addr.unwrap()).await;
+        }
+        let addrs = apis.iter().map(|a| a.addr.unwrap()).collect();
+        Cluster {
+            apis,
+            workers,
+            addrs,
+            http,
+        }
+    }
+
+    /// `n` concurrent GETs of `path` spread over the APIs, willing to wait
+    /// 30 s: each answer's status and body.
+    pub(crate) async fn get_all(&self, path: &str, n: usize) -> Vec<(u16, bytes::Bytes)> {
+        let calls = (0..n).map(|i| {
+            let url = format!("http://{}{path}", self.addrs[i % self.addrs.len()]);
+            let http = self.http.clone();
+            async move {
+                let r = http
+                    .get(url)
+                    .header("prefer", "wait=30")
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.bytes().await.unwrap())
+            }
+        });
+        join_all(calls).await
+    }
+
+    pub(crate) async fn stop(self) {
+        for p in self.apis.into_iter().chain(self.workers) {
+            exits_cleanly(p).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn two_apis_and_two_workers_make_one_upstream_call_for_200_callers() {
     init_logs();
@@ -106,36 +166,10 @@ async fn two_apis_and_two_workers_make_one_upstream_call_for_200_callers() {
     let upstream = Upstream::start().await;
     upstream.set_delay(Duration::from_millis(300));
     let env = env_for(&db, &upstream);
-    let apis = [start(&["api"], &env).await, start(&["api"], &env).await];
     let metrics_addrs = [free_addr(), free_addr()];
-    let mut workers = Vec::new();
-    for addr in metrics_addrs {
-        let mut env = env.clone();
-        env.insert("LARDER_METRICS_LISTEN".into(), addr.to_string());
-        workers.push(start(&["worker", "--concurrency", "4"], &env).await);
-    }
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(200)
-        .build()
-        .unwrap();
-    for a in &apis {
-        ready(&http, a.addr.unwrap()).await;
-    }
-    let addrs: Vec<SocketAddr> = apis.iter().map(|a| a.addr.unwrap()).collect();
-    let calls = (0..200).map(|i| {
-        let url = format!("http://{}{MOVIE}", addrs[i % 2]);
-        let http = http.clone();
-        async move {
-            let r = http
-                .get(url)
-                .header("prefer", "wait=30")
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    });
-    let results = join_all(calls).await;
+    let cluster = Cluster::start(&env, metrics_addrs).await;
+    let http = cluster.http.clone();
+    let results = cluster.get_all(MOVIE, 200).await;
     let statuses: Vec<u16> = results.iter().map(|r| r.0).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert!(
@@ -163,9 +197,7 @@ async fn two_apis_and_two_workers_make_one_upstream_call_for_200_callers() {
         }
     }
     assert_eq!(seen, 1, "one worker made the call");
-    for p in apis.into_iter().chain(workers) {
-        exits_cleanly(p).await;
-    }
+    cluster.stop().await;
     db.drop_db().await;
 }
 

@@ -250,9 +250,22 @@ pub trait Adapter: Send + Sync {
     }
 
     /// The next call of this fill, given the answers found so far (in call
-    /// order); `None` when the fill has every answer it needs.
+    /// order); `None` when the fill has every answer it needs. An `image`
+    /// resource of a provider with an [`Adapter::image_host`] is one
+    /// download from that host.
     fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
+        if fill.resource() == "image"
+            && let Some(host) = self.image_host()
+        {
+            return image_call(fill, answers, host);
+        }
         answers.is_empty().then(|| fill.table_request())
+    }
+
+    /// The host an `image` resource downloads from (`""`: the main host),
+    /// for providers whose answers name images.
+    fn image_host(&self) -> Option<&'static str> {
+        None
     }
 
     /// What an answer means.
@@ -314,10 +327,10 @@ pub trait Adapter: Send + Sync {
     }
 
     /// Whether a resource is an image kept in asset storage (its jobs
-    /// count as `asset` in `larder_jobs_total`).
+    /// count as `asset` in `larder_jobs_total`): the `image` resource of a
+    /// provider with an [`Adapter::image_host`].
     fn is_asset(&self, resource: &super::ResourceDef) -> bool {
-        let _ = resource;
-        false
+        resource.name == "image" && self.image_host().is_some()
     }
 
     /// Images a stored answer references that should be fetched now, as

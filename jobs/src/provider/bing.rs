@@ -73,8 +73,8 @@ impl Adapter for BingAdapter {
         Ok(())
     }
 
-    fn is_asset(&self, resource: &ResourceDef) -> bool {
-        resource.name == "image"
+    fn image_host(&self) -> Option<&'static str> {
+        Some("")
     }
 
     /// Every parameter goes explicitly, with `format=js`.

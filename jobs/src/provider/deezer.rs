@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{
     Adapter, Fill, Host, IMAGE_TTL, Kind, Param, ProviderDef, Rate, Request, Resolved, ResourceDef,
-    Response, Ttl, Verdict, classify_status, days, hours, image_call, image_name_ok, secs,
+    Response, Ttl, Verdict, classify_status, days, hours, image_name_ok, secs,
 };
 use crate::error::RequestError;
 
@@ -175,15 +175,8 @@ impl Adapter for DeezerAdapter {
         Ok(())
     }
 
-    fn is_asset(&self, resource: &ResourceDef) -> bool {
-        resource.name == "image"
-    }
-
-    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
-        if fill.resource() == "image" {
-            return image_call(fill, answers, "images");
-        }
-        answers.is_empty().then(|| fill.table_request())
+    fn image_host(&self) -> Option<&'static str> {
+        Some("images")
     }
 
     fn classify(&self, _: &Fill<'_>, _: &Request, response: &Response) -> Verdict {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{
     Adapter, Auth, Fill, Host, IMAGE_TTL, Kind, Param, ProviderDef, Rate, Request, Resolved,
-    ResourceDef, Response, Setting, Ttl, Verdict, classify_status, days, image_call, image_name_ok,
+    ResourceDef, Response, Setting, Ttl, Verdict, classify_status, days, image_name_ok,
 };
 use crate::error::RequestError;
 
@@ -134,15 +134,8 @@ impl Adapter for FanartAdapter {
         Ok(())
     }
 
-    fn is_asset(&self, resource: &ResourceDef) -> bool {
-        resource.name == "image"
-    }
-
-    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
-        if fill.resource() == "image" {
-            return image_call(fill, answers, "assets");
-        }
-        answers.is_empty().then(|| fill.table_request())
+    fn image_host(&self) -> Option<&'static str> {
+        Some("assets")
     }
 
     fn classify(&self, _: &Fill<'_>, _: &Request, response: &Response) -> Verdict {

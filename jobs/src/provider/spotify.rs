@@ -13,8 +13,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::{
-    Adapter, Auth, Fill, Host, IMAGE_TTL, Kind, Method, Param, ProviderDef, ProviderSettings, Rate,
-    Request, ResourceDef, Response, Setting, Token, Ttl, days, hours, image_call, secs,
+    Adapter, Auth, Host, IMAGE_TTL, Kind, Method, Param, ProviderDef, ProviderSettings, Rate,
+    Request, ResourceDef, Response, Setting, Token, Ttl, days, hours, secs,
 };
 use crate::config::Secret;
 
@@ -145,15 +145,8 @@ pub static SPOTIFY: ProviderDef = ProviderDef {
 struct SpotifyAdapter;
 
 impl Adapter for SpotifyAdapter {
-    fn is_asset(&self, resource: &ResourceDef) -> bool {
-        resource.name == "image"
-    }
-
-    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
-        if fill.resource() == "image" {
-            return image_call(fill, answers, "images");
-        }
-        answers.is_empty().then(|| fill.table_request())
+    fn image_host(&self) -> Option<&'static str> {
+        Some("images")
     }
 
     /// The client-credentials grant on the accounts host.

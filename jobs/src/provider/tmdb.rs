@@ -2,7 +2,7 @@
 
 use super::{
     Adapter, Auth, Fill, Host, IMAGE_TTL, Kind, Param, ProviderDef, ProviderSettings, Rate,
-    Request, Resolved, ResourceDef, Response, Setting, Ttl, days, hours,
+    Request, Resolved, ResourceDef, Setting, Ttl, days, hours,
 };
 use crate::error::RequestError;
 
@@ -71,7 +71,7 @@ const fn sub(
     }
 }
 
-/// A paged list (`movie/popular`).
+/// A paged list (`movie/popular`): a sub-resource's shape, lists' TTLs.
 const fn list(
     name: &'static str,
     route: &'static str,
@@ -79,11 +79,8 @@ const fn list(
     params: &'static [Param],
 ) -> ResourceDef {
     ResourceDef {
-        name,
-        route,
-        upstream,
-        params,
         ttl: LISTS,
+        ..sub(name, route, upstream, params)
     }
 }
 
@@ -1113,21 +1110,8 @@ impl Adapter for TmdbAdapter {
         out
     }
 
-    fn is_asset(&self, resource: &ResourceDef) -> bool {
-        resource.name == "image"
-    }
-
-    fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
-        if !answers.is_empty() {
-            return None;
-        }
-        if fill.resource() == "image" {
-            return Some(Request::asset(
-                fill.resolved.upstream_path_and_query(),
-                "image",
-            ));
-        }
-        Some(fill.table_request())
+    fn image_host(&self) -> Option<&'static str> {
+        Some("image")
     }
 
     /// A v3 key goes in `api_key`; a v4 read-access token (a JWT) as a bearer.
