@@ -31,10 +31,28 @@ pub struct Schedule {
     pub cron_text: String,
     pub tz: Tz,
     pub prewarm: Vec<String>,
+    /// Keys named by a cached list: every id it holds.
+    pub prewarm_each: Vec<Each>,
     pub refresh_ahead: Option<RefreshAhead>,
     /// Where it starts in the file.
     pub line: usize,
 }
+
+/// Prewarm every id a list names: `{ list = "/v1/tmdb/trending/movie/day",
+/// ids = "results.*.id", path = "/v1/tmdb/movie/*" }`. The list's cached
+/// entry is read at the tick (prewarm it too, earlier or in the same
+/// schedule); each id found at `ids` (`*` walks an array) replaces the `*`
+/// of `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Each {
+    pub list: String,
+    pub ids: String,
+    pub path: String,
+}
+
+/// Most ids taken from one list.
+pub const MAX_EACH: usize = 1000;
 
 /// Refresh popular keys before they expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +81,8 @@ struct ScheduleDef {
     timezone: Option<Spanned<String>>,
     #[serde(default)]
     prewarm: Vec<Spanned<String>>,
+    #[serde(default)]
+    prewarm_each: Vec<Spanned<Each>>,
     refresh_ahead: Option<Spanned<RefreshAheadDef>>,
 }
 
@@ -175,10 +195,45 @@ pub fn parse(text: &str, catalogue: &Catalogue) -> Result<Vec<Schedule>, String>
                 })
             }
         };
-        if def.prewarm.is_empty() && refresh_ahead.is_none() {
+        if def.prewarm.is_empty() && def.prewarm_each.is_empty() && refresh_ahead.is_none() {
             return Err(format!(
                 "{line}: schedule {name:?} has neither prewarm nor refresh_ahead"
             ));
+        }
+        for e in &def.prewarm_each {
+            let l = at(e.span());
+            let e = e.get_ref();
+            let today = Utc::now().date_naive();
+            match expand(&e.list, today, catalogue) {
+                Ok(keys) if keys.len() == 1 => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "{l}: prewarm_each list {:?}: one list, no *",
+                        e.list
+                    ));
+                }
+                Err(why) => return Err(format!("{l}: prewarm_each list {:?}: {why}", e.list)),
+            }
+            if e.path.matches('*').count() != 1 {
+                return Err(format!(
+                    "{l}: prewarm_each path {:?}: exactly one * (where each id goes)",
+                    e.path
+                ));
+            }
+            if ["1", "a1", "tt0000001"]
+                .iter()
+                .all(|id| expand(&e.path.replace('*', id), today, catalogue).is_err())
+            {
+                return Err(format!(
+                    "{l}: prewarm_each path {:?}: resolves for no id",
+                    e.path
+                ));
+            }
+            if e.ids.is_empty() {
+                return Err(format!(
+                    "{l}: prewarm_each ids: a path such as results.*.id"
+                ));
+            }
         }
         let schedule = Schedule {
             name,
@@ -186,6 +241,11 @@ pub fn parse(text: &str, catalogue: &Catalogue) -> Result<Vec<Schedule>, String>
             cron_text,
             tz,
             prewarm: def.prewarm.iter().map(|p| p.get_ref().clone()).collect(),
+            prewarm_each: def
+                .prewarm_each
+                .iter()
+                .map(|e| e.get_ref().clone())
+                .collect(),
             refresh_ahead,
             line,
         };
@@ -386,6 +446,47 @@ pub fn expand(
     Ok(keys)
 }
 
+/// The values at a dotted path of `doc`, `*` walking every element of an
+/// array (`results.*.id`), as text; at most [`MAX_EACH`].
+pub fn ids_at(doc: &serde_json::Value, path: &str) -> Vec<String> {
+    fn walk(v: &serde_json::Value, parts: &[&str], out: &mut Vec<String>) {
+        if out.len() >= MAX_EACH {
+            return;
+        }
+        let Some((first, rest)) = parts.split_first() else {
+            match v {
+                serde_json::Value::String(s) if !s.is_empty() => out.push(s.clone()),
+                serde_json::Value::Number(n) => out.push(n.to_string()),
+                _ => {}
+            }
+            return;
+        };
+        match (*first, v) {
+            ("*", serde_json::Value::Array(items)) => {
+                for i in items {
+                    walk(i, rest, out);
+                }
+            }
+            (key, serde_json::Value::Object(map)) => {
+                if let Some(child) = map.get(key) {
+                    walk(child, rest, out);
+                }
+            }
+            (index, serde_json::Value::Array(items)) => {
+                if let Some(child) = index.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    walk(child, rest, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    let mut out = Vec::new();
+    walk(doc, &parts, &mut out);
+    out.dedup();
+    out
+}
+
 /// `{today}`, `{today+N}`, `{today-N}` → `YYYY-MM-DD`.
 fn substitute_dates(path: &str, today: NaiveDate) -> Result<String, String> {
     let mut out = String::new();
@@ -475,6 +576,23 @@ refresh_ahead = { within = "10m", min_hits = 3 }
                 && k[0].as_str().contains("end_date=2026-12-05"),
             "{k:?}"
         );
+    }
+
+    #[test]
+    fn prewarm_each_reads_ids_from_a_list() {
+        let text = "[[schedule]]\nname = \"each\"\ncron = \"0 * * * * *\"\nprewarm_each = [{ list = \"/v1/tmdb/trending/movie/day\", ids = \"results.*.id\", path = \"/v1/tmdb/movie/*\" }]\n";
+        let s = parse(text, cat()).unwrap();
+        assert_eq!(s[0].prewarm_each[0].path, "/v1/tmdb/movie/*");
+        let doc = serde_json::json!({"results": [{"id": 550}, {"id": 551}, {"name": "x"}]});
+        assert_eq!(ids_at(&doc, "results.*.id"), vec!["550", "551"]);
+        for (bad, why) in [
+            ("path = \"/v1/tmdb/movie/1\"", "exactly one *"),
+            ("path = \"/v1/tmdb/nothing/*\"", "resolves for no id"),
+        ] {
+            let t = text.replace("path = \"/v1/tmdb/movie/*\"", bad);
+            let err = parse(&t, cat()).unwrap_err();
+            assert!(err.starts_with("4: ") && err.contains(why), "{err}");
+        }
     }
 
     #[test]

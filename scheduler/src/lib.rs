@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use larder_jobs::config::Config;
 use larder_jobs::job::FetchReason;
+use larder_jobs::key::CacheKey;
 use larder_jobs::names;
 use larder_jobs::provider::ProviderSettings;
 use larder_jobs::schedule::Schedule;
@@ -136,6 +137,7 @@ async fn fire(s: &Schedule, tick: DateTime<Utc>, store: &Store, config: &Config,
     loop {
         let result = async {
             let mut keys = s.keys(tick, &catalogue).map_err(|e| e.to_string())?;
+            keys.extend(each_keys(s, tick, store, config).await);
             keys.retain(|k| !off.contains(&k.provider()));
             let prewarmed = keys.len();
             if let Some(r) = s.refresh_ahead {
@@ -188,6 +190,54 @@ async fn fire(s: &Schedule, tick: DateTime<Utc>, store: &Store, config: &Config,
             }
         }
     }
+}
+
+/// The keys of every id the schedule's lists name (`prewarm_each`), read
+/// from the lists' cached entries. A list not cached yet names nothing.
+async fn each_keys(
+    s: &Schedule,
+    tick: DateTime<Utc>,
+    store: &Store,
+    config: &Config,
+) -> Vec<CacheKey> {
+    let catalogue = config.catalogue();
+    let today = s.today(tick);
+    let mut out = Vec::new();
+    for e in &s.prewarm_each {
+        let Ok(list) = larder_jobs::schedule::expand(&e.list, today, &catalogue) else {
+            continue;
+        };
+        let Some(key) = list.first() else { continue };
+        let entry = match store.lookup(key).await {
+            Ok(Some(entry)) if entry.status == 200 => entry,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "list not read; its ids skipped this tick");
+                continue;
+            }
+        };
+        let body = match entry.coding {
+            larder_jobs::coding::Coding::Gzip => {
+                match larder_jobs::coding::gunzip(&entry.body, config.upstream.max_body_bytes) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                }
+            }
+            larder_jobs::coding::Coding::Identity => entry.body.clone(),
+        };
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            continue;
+        };
+        for id in larder_jobs::schedule::ids_at(&doc, &e.ids) {
+            let encoded: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+            if let Ok(keys) =
+                larder_jobs::schedule::expand(&e.path.replace('*', &encoded), today, &catalogue)
+            {
+                out.extend(keys);
+            }
+        }
+    }
+    out
 }
 
 /// Hourly: forget old ticks and hit counts.

@@ -189,3 +189,55 @@ async fn refresh_ahead_keeps_a_popular_short_lived_key_warm() {
     scheduler.await.unwrap().unwrap();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn prewarm_each_fills_every_id_a_list_names() {
+    let file = schedules_file(
+        "[[schedule]]\nname = \"trending-and-its-movies\"\ncron = \"* * * * * *\"\nprewarm = [\"/v1/tmdb/trending/movie/week\"]\nprewarm_each = [{ list = \"/v1/tmdb/trending/movie/week\", ids = \"results.*.id\", path = \"/v1/tmdb/movie/*\" }]\n",
+    );
+    let app = TestApp::spawn().await;
+    let mut env = env_for(&app.db, &app.upstream);
+    env.insert("LARDER_SCHEDULES".into(), file.path().display().to_string());
+    let config = std::sync::Arc::new(larder_jobs::config::Config::load(None, &env).unwrap());
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(larder_scheduler::run(
+        config,
+        app.db.pool.clone(),
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        },
+    ));
+    let list: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tmdb/trending/movie/week.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<i64> = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    // The list first, then (a tick later) every movie it names.
+    eventually(Duration::from_secs(20), || async {
+        let mut all = true;
+        for id in &ids {
+            all &= app
+                .db
+                .count(&format!(
+                    "SELECT count(*) FROM larder_cache WHERE key = 'tmdb/movie/{id}'"
+                ))
+                .await
+                == 1;
+        }
+        all
+    })
+    .await;
+    let _ = stop.send(true);
+    scheduler.await.unwrap().unwrap();
+    app.stop().await;
+}
