@@ -167,3 +167,47 @@ async fn every_changed_list_is_kept_as_a_snapshot_for_its_day() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_sports_schedule_of_a_day_is_normalised() {
+    let app = TestApp::spawn().await;
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sports/schedule.json"
+    ))
+    .unwrap();
+    app.upstream.route(
+        "/al/api/home/schedule",
+        Step::bytes(200, "application/json", body),
+    );
+    let v = app
+        .json("/v1/sports/schedule?type=hot&date=2025-01-05")
+        .await;
+    let matches = v["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 3, "{v}");
+    assert_eq!(matches[1]["status"], "live");
+    assert_eq!(matches[1]["away"]["name"], "北京首钢");
+    let hit = app.upstream.hits().into_iter().last().unwrap();
+    assert_eq!(hit.query, "direction=forward&type=hot&date=2025-01-06");
+    // Basketball only: the upstream's `all`, filtered.
+    let v = app
+        .json("/v1/sports/schedule?type=basketball&date=2025-01-05")
+        .await;
+    assert_eq!(v["matches"].as_array().unwrap().len(), 2);
+    assert!(
+        app.upstream
+            .hits()
+            .into_iter()
+            .last()
+            .unwrap()
+            .query
+            .contains("type=all")
+    );
+    let r = app
+        .get("/v1/sports/schedule?date=2025-13-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    app.stop().await;
+}

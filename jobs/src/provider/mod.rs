@@ -42,6 +42,7 @@ mod openmeteo_vars;
 mod opensubtitles;
 mod qidian;
 mod regielive;
+mod sports;
 mod spotify;
 mod thetvdb;
 mod tmdb;
@@ -182,6 +183,7 @@ impl Catalogue {
             providers: vec![
                 &tmdb::TMDB,
                 &hot::HOT,
+                &sports::SPORTS,
                 &omdb::OMDB,
                 &thetvdb::THETVDB,
                 &bangumi::BANGUMI,
