@@ -28,6 +28,13 @@ fn route(app: &TestApp, source: &str) {
     // Scripted (one answer, taken first): two sources share `/`.
     app.upstream
         .script(path, [Step::bytes(200, ct, std::fs::read(file).unwrap())]);
+    // Douyin's token call sets the cookie its list call sends.
+    if let Some((prelude, name)) = s.prelude {
+        app.upstream.script(
+            prelude.split('?').next().unwrap(),
+            [Step::body(200, "{}").header("set-cookie", &format!("{name}=t0k3n; Path=/"))],
+        );
+    }
 }
 
 #[tokio::test]
@@ -51,6 +58,9 @@ async fn every_source_is_served_normalised_and_listed() {
         }
         let hit = app.upstream.hits().into_iter().last().unwrap();
         assert_eq!(hit.path, s.path.split('?').next().unwrap(), "{}", s.id);
+        if let Some((_, name)) = s.prelude {
+            assert_eq!(hit.header("cookie"), Some(&*format!("{name}=t0k3n")));
+        }
     }
     // The index: every source, its category, and when it was last fetched.
     let index = app.json("/v1/hot").await;

@@ -241,3 +241,61 @@ async fn prewarm_each_fills_every_id_a_list_names() {
     scheduler.await.unwrap().unwrap();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_tick_missed_while_no_scheduler_ran_fires_once_on_start_not_as_a_burst() {
+    let file = schedules_file(
+        "[[schedule]]\nname = \"daily\"\ncron = \"0 0 0 * * *\"\nprewarm = [\"/v1/tmdb/configuration\"]\n",
+    );
+    let app = TestApp::spawn().await;
+    // The last tick that fired was three days ago: two were missed before today's.
+    app.db
+        .exec("INSERT INTO larder_ticks (schedule, tick) VALUES ('daily', date_trunc('day', now()) - interval '3 days')")
+        .await;
+    let mut env = env_for(&app.db, &app.upstream);
+    env.insert("LARDER_SCHEDULES".into(), file.path().display().to_string());
+    let config = std::sync::Arc::new(larder_jobs::config::Config::load(None, &env).unwrap());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    // Two schedulers start together.
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let mut rx = rx.clone();
+        runs.push(tokio::spawn(larder_scheduler::run(
+            config.clone(),
+            app.db.pool.clone(),
+            async move {
+                let _ = rx.wait_for(|v| *v).await;
+            },
+        )));
+    }
+    eventually(Duration::from_secs(10), || async {
+        app.upstream
+            .hits()
+            .iter()
+            .any(|h| h.path == "/3/configuration")
+    })
+    .await;
+    let _ = stop.send(true);
+    for r in runs {
+        r.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        ticks(&app.db, "daily").await,
+        2,
+        "the old one and today's, once"
+    );
+    let today: i64 = app
+        .db
+        .count("SELECT count(*) FROM larder_ticks WHERE schedule = 'daily' AND tick = date_trunc('day', now())")
+        .await;
+    assert_eq!(today, 1);
+    assert_eq!(
+        app.upstream
+            .hits()
+            .iter()
+            .filter(|h| h.path == "/3/configuration")
+            .count(),
+        1
+    );
+    app.stop().await;
+}

@@ -87,6 +87,21 @@ fn source_of(id: &str) -> Option<&'static Source> {
     SOURCES.iter().find(|s| s.id == id)
 }
 
+/// `name=value` of the `Set-Cookie` named `name` in an answer.
+fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.split(';').next())
+        .map(str::trim)
+        .find(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(k, v)| k.trim() == name && !v.is_empty())
+        })
+        .map(String::from)
+}
+
 struct HotAdapter;
 
 impl Adapter for HotAdapter {
@@ -102,10 +117,19 @@ impl Adapter for HotAdapter {
     }
 
     fn next_call(&self, fill: &Fill<'_>, answers: &[Response]) -> Option<Request> {
-        if !answers.is_empty() {
-            return None;
-        }
         let source = source_of(fill.param("source")?)?;
+        // A source with a prelude: that call first, then the list with the
+        // cookie it set.
+        let cookie = match (source.prelude, answers.len()) {
+            (Some((path, _)), 0) => {
+                let mut r = Request::get(path).on_host(source.id);
+                r.authorized = false;
+                return Some(r.header("user-agent", BROWSER_UA));
+            }
+            (Some((_, name)), 1) => Some(set_cookie(&answers[0], name)?),
+            (None, 0) => None,
+            _ => return None,
+        };
         let mut request = match source.body {
             Some(body) => Request::post_json(
                 source.path,
@@ -122,6 +146,9 @@ impl Adapter for HotAdapter {
         if let Some(setting) = source.cookie
             && let Some(cookie) = fill.settings.setting(setting)
         {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
         Some(request)

@@ -51,6 +51,9 @@ pub struct Source {
     pub headers: &'static [(&'static str, &'static str)],
     /// The setting sent as `Cookie`, when the source takes one.
     pub cookie: Option<&'static str>,
+    /// A first call whose `Set-Cookie` named this way is sent as the
+    /// list call's `Cookie` (Douyin's `passport_csrf_token`): `(path, name)`.
+    pub prelude: Option<(&'static str, &'static str)>,
     pub parse: Parse,
 }
 
@@ -126,6 +129,7 @@ hosts! {
     "yystv" => "https://www.yystv.cn",
     "nodeseek" => "https://rss.nodeseek.com",
     "linuxdo" => "https://linux.do",
+    "douyin" => "https://www.douyin.com",
 }
 
 const fn get(
@@ -143,6 +147,7 @@ const fn get(
         body: None,
         headers: &[],
         cookie: None,
+        prelude: None,
         parse,
     }
 }
@@ -711,6 +716,29 @@ pub static SOURCES: &[Source] = &[
             "热门文章",
             "/top.rss?period=weekly",
             Parse::Page(pages::rss),
+        )
+    },
+    Source {
+        prelude: Some((
+            "/passport/general/login_guiding_strategy/?aid=6383",
+            "passport_csrf_token",
+        )),
+        ..get(
+            "douyin",
+            "抖音",
+            "热榜",
+            "/aweme/v1/web/hot/search/list/?device_platform=webapp&aid=6383&channel=channel_pc_web&detail_list=1",
+            Parse::Json(JsonList {
+                hot: Some("hot_value"),
+                cover: Some("word_cover.url_list.0"),
+                timestamp: Some("event_time"),
+                ..json(
+                    "data.word_list",
+                    "sentence_id",
+                    "word",
+                    Template("https://www.douyin.com/hot/{sentence_id}"),
+                )
+            }),
         )
     },
 ];

@@ -78,6 +78,46 @@ fn lists_keep_their_order_and_fields() {
 }
 
 #[test]
+fn douyin_asks_for_its_token_first_and_sends_it() {
+    let r = testing::resolve(&HOT, "douyin", "");
+    let settings = crate::provider::ProviderSettings::new(&HOT, &crate::config::Config::default());
+    let fill = Fill {
+        resolved: &r,
+        settings: &settings,
+    };
+    let first = HOT.adapter.next_call(&fill, &[]).unwrap();
+    assert!(
+        first
+            .path
+            .starts_with("/passport/general/login_guiding_strategy/")
+    );
+    let token = testing::response_with(
+        200,
+        &[(
+            "set-cookie",
+            "passport_csrf_token=abc123; Path=/; Max-Age=5184000",
+        )],
+        "{}",
+    );
+    let second = HOT.adapter.next_call(&fill, &[token.clone()]).unwrap();
+    assert!(second.path.starts_with("/aweme/v1/web/hot/search/list/"));
+    assert!(
+        second
+            .headers
+            .iter()
+            .any(|(n, v)| *n == "cookie" && v == "passport_csrf_token=abc123")
+    );
+    assert!(
+        HOT.adapter
+            .next_call(&fill, &[token.clone(), token])
+            .is_none()
+    );
+    // No token set: no list call, and the fill fails (nothing cached).
+    let none = testing::response(200, "{}");
+    assert!(HOT.adapter.next_call(&fill, &[none]).is_none());
+}
+
+#[test]
 fn an_answer_with_no_items_is_a_failed_fill_and_bad_sources_are_400s() {
     let r = testing::resolve(&HOT, "v2ex", "");
     let settings = crate::provider::ProviderSettings::new(&HOT, &crate::config::Config::default());
