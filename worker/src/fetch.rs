@@ -310,8 +310,12 @@ impl Fetcher {
                 self.reporter.succeeded(settings.def.id).await;
                 if entry.status == 200 && entry.content_type != POINTER_TYPE {
                     self.prefetch(&fill, &entry.body).await;
-                    if settings.def.adapter.keeps_history(resolved.resource)
-                        && let Err(e) = self.store.snapshot(key, &entry.body).await
+                    let adapter = settings.def.adapter;
+                    if adapter.keeps_history(resolved.resource)
+                        && let Err(e) = self
+                            .store
+                            .snapshot(key, &entry.body, adapter.history_digest(&entry.body))
+                            .await
                     {
                         tracing::warn!(key = %key, error = %e, "snapshot not kept");
                     }

@@ -326,6 +326,12 @@ pub trait Adapter: Send + Sync {
         false
     }
 
+    /// What makes two snapshots of an answer the same (a new snapshot is
+    /// kept only when this changes): the whole body by default.
+    fn history_digest(&self, body: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(body)
+    }
+
     /// Whether a resource is an image kept in asset storage (its jobs
     /// count as `asset` in `larder_jobs_total`): the `image` resource of a
     /// provider with an [`Adapter::image_host`].

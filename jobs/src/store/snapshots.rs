@@ -14,10 +14,11 @@ use crate::key::CacheKey;
 const MAX_READ: i64 = 500;
 
 impl Store {
-    /// Keep a snapshot of `key`'s new answer, unless it is the same as the
-    /// last one kept. `true` when one was written.
-    pub async fn snapshot(&self, key: &CacheKey, body: &[u8]) -> Result<bool, Error> {
-        let digest = xxhash_rust::xxh3::xxh3_64(body) as i64;
+    /// Keep a snapshot of `key`'s new answer, unless its `digest` (what
+    /// makes two answers the same) is the last one kept's. `true` when one
+    /// was written.
+    pub async fn snapshot(&self, key: &CacheKey, body: &[u8], digest: u64) -> Result<bool, Error> {
+        let digest = digest as i64;
         let packed = coding::gzip(body);
         let written = sqlx::query(
             "INSERT INTO larder_snapshots (key, digest, body)

@@ -4,9 +4,12 @@
 //! normalised to one schema:
 //!
 //! ```json
-//! {"source":"weibo","title":"微博","category":"热搜榜","items":[
-//!   {"rank":1,"id":"…","title":"…","url":"…","mobile_url":"…","desc":"…","hot":123456,"cover":"…"}]}
+//! {"source":"weibo","title":"微博","category":"热搜榜","updated_at":"2026-12-03T10:00:00Z","items":[
+//!   {"rank":1,"id":"…","title":"…","url":"…","mobile_url":"…","hot":123456,"desc":"…",
+//!    "cover":null,"author":null,"published_at":"2026-12-03T09:58:00Z"}]}
 //! ```
+//! (SPEC §3.3's schema; a field a source lacks is `null`. `id` and
+//! `category` are extra.)
 //!
 //! A source is a row of [`sources::SOURCES`]: its host, its call, and how
 //! its answer reads (a JSON mapping, or a page read with a maintained HTML
@@ -64,20 +67,23 @@ pub struct Item {
     pub id: String,
     pub title: String,
     pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// The site's own heat figure (views, votes, a score), when it gives one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hot: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
-    /// Unix seconds, when the site says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// When the item was published, when the site says: unix seconds,
+    /// written as RFC 3339 (`published_at`).
+    #[serde(rename = "published_at", serialize_with = "rfc3339")]
     pub timestamp: Option<i64>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
+        Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Most items kept per list.
@@ -107,6 +113,15 @@ struct HotAdapter;
 impl Adapter for HotAdapter {
     fn keeps_history(&self, _: &ResourceDef) -> bool {
         true
+    }
+
+    /// The items only: a list fetched again unchanged (a new `updated_at`)
+    /// is not a new snapshot.
+    fn history_digest(&self, body: &[u8]) -> u64 {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(doc) => xxhash_rust::xxh3::xxh3_64(doc["items"].to_string().as_bytes()),
+            Err(_) => xxhash_rust::xxh3::xxh3_64(body),
+        }
     }
 
     fn check(&self, resolved: &Resolved) -> Result<(), RequestError> {
@@ -173,6 +188,7 @@ impl Adapter for HotAdapter {
             "source": source.id,
             "title": source.title,
             "category": source.category,
+            "updated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "items": items,
         })))
     }
