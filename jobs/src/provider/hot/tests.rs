@@ -99,7 +99,10 @@ fn douyin_asks_for_its_token_first_and_sends_it() {
         )],
         "{}",
     );
-    let second = HOT.adapter.next_call(&fill, &[token.clone()]).unwrap();
+    let second = HOT
+        .adapter
+        .next_call(&fill, std::slice::from_ref(&token))
+        .unwrap();
     assert!(second.path.starts_with("/aweme/v1/web/hot/search/list/"));
     assert!(
         second
