@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use larder_jobs::assets::{self, Download, POINTER_TYPE, Pointer, Storage};
+use larder_jobs::assets::{POINTER_TYPE, Storage};
 use larder_jobs::config::Config;
 use larder_jobs::job::{FetchJob, FetchReason};
 use larder_jobs::key::CacheKey;
 use larder_jobs::names;
 use larder_jobs::provider::{Catalogue, Fill, Product, ProviderSettings};
 use larder_jobs::rate::RateLimiter;
-use larder_jobs::store::{FailKind, Failure, NewEntry, Start, Store};
+use larder_jobs::store::{FailKind, NewEntry, Start, Store};
 use larder_jobs::token::{SharedToken, Tokens};
 use tokio::sync::Semaphore;
 
@@ -64,7 +64,7 @@ struct Progress {
 
 pub struct Fetcher {
     pub(crate) config: Arc<Config>,
-    store: Store,
+    pub(crate) store: Store,
     pub(crate) limiter: RateLimiter,
     pub(crate) tokens: Tokens,
     /// This process's copy of each provider's login token.
@@ -74,7 +74,7 @@ pub struct Fetcher {
     pub(crate) upstream: Upstream,
     pub(crate) providers: HashMap<&'static str, ProviderSettings>,
     /// Built-in and custom providers.
-    catalogue: Catalogue,
+    pub(crate) catalogue: Catalogue,
     /// Provider failures, for operators.
     reporter: crate::report::Reporter,
     /// Per-provider concurrency caps in this process.
@@ -82,7 +82,7 @@ pub struct Fetcher {
     /// Round-robin cursor over each provider's key pool and mirrors.
     cursor: AtomicUsize,
     /// Where images go.
-    storage: Storage,
+    pub(crate) storage: Storage,
 }
 
 impl Fetcher {
@@ -381,87 +381,9 @@ impl Fetcher {
         Ok(Outcome::Deferred(after))
     }
 
-    /// Enqueue the images a stored record references (when its provider is
-    /// set to prefetch them) that are neither cached nor being filled: the
-    /// same one-fill-per-key path as a miss. Best effort: a failure here
-    /// costs a later miss, not this fill.
-    async fn prefetch(&self, fill: &Fill<'_>, body: &[u8]) {
-        let paths = fill.settings.def.adapter.assets(fill, body);
-        if paths.is_empty() {
-            return;
-        }
-        let provider = fill.settings.def.id;
-        let keys: Vec<CacheKey> = paths
-            .iter()
-            .filter_map(|p| self.catalogue.resolve(provider, p, "").ok())
-            .map(|r| r.key)
-            .collect();
-        let texts: Vec<&str> = keys.iter().map(CacheKey::as_str).collect();
-        let cached = match self.store.lookup_many(&texts).await {
-            Ok(found) => found.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            Err(e) => {
-                tracing::debug!(error = %e, "prefetch lookup failed; skipped");
-                return;
-            }
-        };
-        for key in keys
-            .iter()
-            .filter(|k| !cached.iter().any(|c| c == k.as_str()))
-        {
-            if let Err(e) = self.store.enqueue(key, FetchReason::Miss).await {
-                tracing::debug!(key = %key, error = %e, "prefetch not enqueued");
-                return;
-            }
-            metrics::counter!(names::PREFETCHED, "provider" => provider).increment(1);
-        }
-    }
-
-    /// Put a downloaded image in asset storage under its content-addressed
-    /// name (identical bytes are stored once) and record its source URL.
-    /// `Ok(Err(_))`: storage failed, nothing is kept (the spool file goes).
-    async fn keep_asset(
-        &self,
-        provider: &'static str,
-        download: Arc<Download>,
-    ) -> Result<Result<Pointer, Failure>, larder_jobs::Error> {
-        let Ok(download) = Arc::try_unwrap(download) else {
-            tracing::error!(provider, "download still shared when stored");
-            return Ok(Err(FailKind::Storage.into()));
-        };
-        let Some((content_type, ext)) = download.image else {
-            return Ok(Err(FailKind::Upstream.into()));
-        };
-        let pointer = Pointer {
-            object: assets::object_name(provider, &download.sha256, ext),
-            sha256: download.sha256.clone(),
-            content_type: content_type.to_owned(),
-            size: download.size,
-        };
-        let url = download.url.clone();
-        match self
-            .storage
-            .put(&pointer.object, download, content_type)
-            .await
-        {
-            Ok(written) => {
-                if written {
-                    metrics::counter!(names::ASSETS_STORED_BYTES, "provider" => provider)
-                        .increment(pointer.size);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(provider, storage = %self.storage.describe(), error = %e, "asset storage failed; image not stored");
-                return Ok(Err(FailKind::Storage.into()));
-            }
-        }
-        self.patiently(|| self.store.record_asset(provider, &url, &pointer))
-            .await?;
-        Ok(Ok(pointer))
-    }
-
     /// Run a store operation, waiting out a database that is away for a
     /// moment (see [`Self::keep`]).
-    async fn patiently<F, Fut>(&self, op: F) -> Result<(), larder_jobs::Error>
+    pub(crate) async fn patiently<F, Fut>(&self, op: F) -> Result<(), larder_jobs::Error>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(), larder_jobs::Error>>,

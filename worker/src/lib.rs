@@ -6,6 +6,7 @@
 //! `WorkerConfig::heartbeat`). Pubsub wake-up means an idle worker picks up a
 //! new job within milliseconds rather than at its next poll.
 
+mod assets;
 pub mod fetch;
 mod fill;
 mod report;

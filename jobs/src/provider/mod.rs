@@ -12,6 +12,7 @@
 //! fixtures; code is only needed for what a table cannot say.
 
 mod adapter;
+mod asset;
 pub mod custom;
 mod def;
 mod params;

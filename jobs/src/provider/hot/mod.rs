@@ -20,6 +20,7 @@
 mod json;
 mod pages;
 mod sources;
+mod table;
 
 use serde::Serialize;
 
@@ -29,7 +30,8 @@ use super::{
 };
 use crate::error::RequestError;
 
-pub use sources::{SOURCES, Source};
+pub use sources::Source;
+pub use table::SOURCES;
 
 /// A list turns over within minutes; an hour stale is still news; a broken
 /// source serves its last list for a week.
@@ -47,14 +49,14 @@ pub static HOT: ProviderDef = ProviderDef {
     ..ProviderDef::new(
         "hot",
         "Hot lists",
-        sources::HOSTS,
+        table::HOSTS,
         // Spread over many sites; each is asked at most once per list TTL.
         Rate::per_second(5, 10),
         &[ResourceDef {
             name: "list",
             route: "{source}",
             upstream: "/",
-            params: &[Param::req("source", Kind::OneOf(sources::IDS))],
+            params: &[Param::req("source", Kind::OneOf(table::IDS))],
             ttl: LIST,
         }],
     )

@@ -34,13 +34,13 @@ fn every_source_has_a_fixture_that_reads_into_items() {
             );
         }
         assert_eq!(
-            sources::IDS.iter().filter(|id| **id == s.id).count(),
+            table::IDS.iter().filter(|id| **id == s.id).count(),
             1,
             "{} has a host",
             s.id
         );
     }
-    assert_eq!(sources::IDS.len(), SOURCES.len());
+    assert_eq!(table::IDS.len(), SOURCES.len());
 }
 
 #[test]
