@@ -46,9 +46,11 @@ pub async fn serve_metrics(
             let handle = handle.clone();
             async move {
                 Ok::<_, Infallible>(match req.uri().path() {
-                    "/metrics" => {
-                        reply::text(StatusCode::OK, "text/plain; version=0.0.4", handle.render())
-                    }
+                    "/metrics" => reply::text(
+                        StatusCode::OK,
+                        "text/plain; version=0.0.4",
+                        larder_jobs::names::exposition(handle.render()),
+                    ),
                     "/livez" => reply::text(StatusCode::OK, "text/plain", "ok"),
                     _ => ApiError::not_found().into_reply(),
                 })

@@ -22,7 +22,6 @@ pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
 /// Database reads of entries: keys read, and the batched queries they took.
 pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
 pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
-/// Bytes of assets (images) written to storage (identical bytes count once).
 /// Scheduler ticks by schedule and outcome (fired, skipped: fired by
 /// another scheduler, failed).
 pub const SCHEDULER_TICKS: &str = "larder_scheduler_ticks_total";
@@ -31,7 +30,26 @@ pub const SCHEDULER_TICKS: &str = "larder_scheduler_ticks_total";
 pub const SCHEDULED_KEYS: &str = "larder_scheduled_keys_total";
 /// Asset fills enqueued because a stored record referenced them.
 pub const PREFETCHED: &str = "larder_assets_prefetched_total";
+/// Bytes of assets (images) written to storage (identical bytes count once).
 pub const ASSETS_STORED_BYTES: &str = "larder_assets_stored_bytes_total";
+
+/// Counters that grow by fractions (seconds): `metrics` counters are whole
+/// numbers, so these are recorded as gauges that only grow, and typed as
+/// the counters they are when rendered (see [`exposition`]).
+pub const FLOAT_COUNTERS: &[&str] = &[RATE_LIMIT_WAIT];
+
+/// A render of the Prometheus recorder as served on `/metrics`: the
+/// [`FLOAT_COUNTERS`] typed `counter` (a gauge named `…_total` is a lint
+/// error for `promtool check metrics`, and `rate()` is what they are for).
+pub fn exposition(mut text: String) -> String {
+    for name in FLOAT_COUNTERS {
+        let gauge = format!("# TYPE {name} gauge\n");
+        if let Some(at) = text.find(&gauge) {
+            text.replace_range(at..at + gauge.len(), &format!("# TYPE {name} counter\n"));
+        }
+    }
+    text
+}
 
 /// Register descriptions with whatever recorder is installed.
 pub fn describe() {
@@ -60,7 +78,8 @@ pub fn describe() {
         Unit::Seconds,
         "Upstream call duration by provider"
     );
-    // A gauge that only grows: `metrics` counters cannot carry fractions.
+    // A gauge that only grows (`metrics` counters cannot carry fractions),
+    // served as a counter (see `exposition`).
     describe_gauge!(
         RATE_LIMIT_WAIT,
         Unit::Seconds,
@@ -104,4 +123,20 @@ pub fn describe() {
         Unit::Bytes,
         "Bytes of assets written to storage, by provider (identical bytes once)"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_counters_are_typed_counter() {
+        let text = format!(
+            "# HELP {RATE_LIMIT_WAIT} wait\n# TYPE {RATE_LIMIT_WAIT} gauge\n{RATE_LIMIT_WAIT}{{provider=\"tmdb\"}} 0.25\n\n# TYPE {QUEUE_JOBS} gauge\n"
+        );
+        let served = exposition(text);
+        assert!(served.contains(&format!("# TYPE {RATE_LIMIT_WAIT} counter\n")));
+        assert!(served.contains(&format!("{RATE_LIMIT_WAIT}{{provider=\"tmdb\"}} 0.25\n")));
+        assert!(served.contains(&format!("# TYPE {QUEUE_JOBS} gauge\n")));
+    }
 }
