@@ -20,21 +20,6 @@ pub fn run(config: &Config) -> Result<()> {
         Ok(None) => eprintln!("schedules: none (no ./schedules.toml, LARDER_SCHEDULES unset)"),
         Err(e) => bail!("schedules: {e}"),
     }
-    // Print what is in effect: every provider's base URLs and rate, not
-    // the empty overrides of providers left at their defaults.
-    let mut effective = config.clone();
-    for p in ProviderSettings::all(config) {
-        let entry = effective.providers.entry(p.def.id.to_owned()).or_default();
-        for (host, urls) in &p.hosts {
-            if host.is_empty() {
-                entry.base_url = urls.clone();
-            } else {
-                entry.hosts.insert((*host).to_owned(), urls.clone());
-            }
-        }
-        entry.rate = Some(larder_jobs::provider::RateSetting(p.rate.to_string()));
-        entry.burst = Some(p.rate.burst);
-    }
     for p in ProviderSettings::all(config) {
         match &p.enabled {
             Ok(()) => {
@@ -75,6 +60,8 @@ pub fn run(config: &Config) -> Result<()> {
             "api 8; worker 3 for the queue + concurrency/2 for fills (at most 7)"
         },
     );
-    println!("{}", toml::to_string_pretty(&effective)?);
+    // Print what is in effect: every provider's base URLs and rate, not
+    // the empty overrides of providers left at their defaults.
+    println!("{}", toml::to_string_pretty(&config.effective())?);
     Ok(())
 }

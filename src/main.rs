@@ -94,6 +94,10 @@ enum KeysCommand {
         /// Lifetime such as 30d or 12h (default: never expires).
         #[arg(long, value_parser = humantime_duration)]
         expires_in: Option<Duration>,
+        /// Requests the key may make, such as 600/min (default: no quota);
+        /// past it the key gets 429 until the window ends.
+        #[arg(long, value_parser = larder_jobs::keys::Quota::parse)]
+        quota: Option<larder_jobs::keys::Quota>,
     },
     /// List keys (never their tokens).
     List,
@@ -334,6 +338,7 @@ async fn keys(command: KeysCommand, keys: Keys, config: &Config) -> Result<()> {
             name,
             scopes,
             expires_in,
+            quota,
         } => {
             let catalogue = config.catalogue();
             let known: Vec<_> = catalogue.providers().map(|p| p.id).collect();
@@ -342,20 +347,21 @@ async fn keys(command: KeysCommand, keys: Keys, config: &Config) -> Result<()> {
                     bail!("unknown scope {s:?}; known providers: {}", known.join(", "));
                 }
             }
-            let (info, token) = keys.create(&name, &scopes, expires_in).await?;
+            let (info, token) = keys.create(&name, &scopes, expires_in, quota).await?;
             println!(
-                "created key {} \"{}\" scopes={} expires={}",
+                "created key {} \"{}\" scopes={} expires={} quota={}",
                 info.id,
                 info.name,
                 info.scopes.join(","),
-                expiry(info.expires_at)
+                expiry(info.expires_at),
+                info.quota.as_deref().unwrap_or("none")
             );
             println!("{token}");
         }
         KeysCommand::List => {
             println!(
-                "{:<6} {:<20} {:<12} {:<24} {:<26} status",
-                "id", "name", "prefix", "scopes", "expires"
+                "{:<6} {:<20} {:<12} {:<24} {:<26} {:<12} status",
+                "id", "name", "prefix", "scopes", "expires", "quota"
             );
             let now = chrono::Utc::now();
             for k in keys.list().await? {
@@ -367,12 +373,13 @@ async fn keys(command: KeysCommand, keys: Keys, config: &Config) -> Result<()> {
                     "active"
                 };
                 println!(
-                    "{:<6} {:<20} {:<12} {:<24} {:<26} {status}",
+                    "{:<6} {:<20} {:<12} {:<24} {:<26} {:<12} {status}",
                     k.id,
                     k.name,
                     k.prefix,
                     k.scopes.join(","),
-                    expiry(k.expires_at)
+                    expiry(k.expires_at),
+                    k.quota.as_deref().unwrap_or("-")
                 );
             }
         }

@@ -149,6 +149,9 @@ pub async fn check_token(
             "this key's scopes do not include {p}"
         )));
     }
+    if grant.quota.is_some() {
+        state.quotas.check(state.store.pool(), &grant).await?;
+    }
     Ok(())
 }
 

@@ -81,7 +81,12 @@ pub async fn health(state: &State) -> Reply {
     let providers: serde_json::Map<_, _> = state
         .providers
         .iter()
-        .map(|p| (p.def.id.to_string(), json!(p.enabled.is_ok())))
+        .map(|p| {
+            (
+                p.def.id.to_string(),
+                json!(state.overrides.enabled(p).is_ok()),
+            )
+        })
         .collect();
     // Providers whose last fill in the past 5 minutes failed, and how.
     let failing = match tokio::time::timeout(
@@ -127,7 +132,7 @@ pub async fn metrics(state: &State) -> Reply {
     text(
         StatusCode::OK,
         "text/plain; version=0.0.4",
-        state.metrics.render(),
+        names::exposition(state.metrics.render()),
     )
 }
 
@@ -142,7 +147,9 @@ pub fn providers(state: &State) -> Reply {
                 .resources
                 .iter()
                 .map(|r| {
-                    let ttl = r.ttl_for(p.def, &state.config);
+                    let ttl = state
+                        .overrides
+                        .ttl(p.def.id, r.ttl_for(p.def, &state.config));
                     json!({
                         "name": r.name,
                         "route": format!("/v1/{}/{}", p.def.id, r.route),
@@ -159,13 +166,15 @@ pub fn providers(state: &State) -> Reply {
                     })
                 })
                 .collect();
+            let enabled = state.overrides.enabled(p);
+            let rate = state.overrides.rate(p);
             json!({
                 "id": p.def.id,
                 "title": p.def.title,
-                "enabled": p.enabled.is_ok(),
-                "disabled_reason": p.enabled.as_ref().err(),
-                "rate": p.rate.to_string(),
-                "rate_per_second": p.rate.per_second_f64(),
+                "enabled": enabled.is_ok(),
+                "disabled_reason": enabled.err(),
+                "rate": rate.to_string(),
+                "rate_per_second": rate.per_second_f64(),
                 "concurrency": p.concurrency,
                 "resources": resources,
             })

@@ -7,6 +7,7 @@
 //! [`flight`] for the key, which enqueues under the key's advisory lock and
 //! is woken by the [`listen`]er's NOTIFY.
 
+pub mod admin;
 pub mod auth;
 pub mod conn;
 pub mod dropin;
@@ -20,6 +21,8 @@ pub mod lookup;
 pub mod meter;
 mod metrics_server;
 pub mod negotiate;
+pub mod openapi;
+pub mod quota;
 pub mod read;
 pub mod reply;
 pub mod state;
@@ -179,8 +182,15 @@ impl Api {
             meter: meter::Meter::new(&config.catalogue()),
             storage,
             images: image::cache(),
+            overrides: Default::default(),
+            quotas: Default::default(),
+            openapi: Default::default(),
             config,
         });
+        // Overrides in force before the first request.
+        if let Err(e) = state.overrides.reload(&pool).await {
+            tracing::warn!(error = %e, "provider overrides not read; retrying in the background");
+        }
         Ok(Api { listeners, state })
     }
 
@@ -205,6 +215,14 @@ impl Api {
         let (stop_tx, stop_rx) = watch::channel(false);
         let listen_task = tokio::spawn(listen::run(state.clone(), stop_rx.clone()));
         let hits_task = tokio::spawn(flush_hits(state.clone(), stop_rx.clone()));
+        let quota_task = tokio::spawn(quota::run(
+            state.quotas.clone(),
+            state.store.pool().clone(),
+            stop_rx.clone(),
+        ));
+        state
+            .overrides
+            .keep_fresh(state.store.pool().clone(), stop_rx.clone());
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let threads = http_threads();
         let mut done = Vec::with_capacity(threads);
@@ -246,6 +264,7 @@ impl Api {
         }
         let _ = listen_task.await;
         let _ = hits_task.await;
+        let _ = quota_task.await;
         Ok(())
     }
 }
@@ -342,6 +361,12 @@ const ALLOWED: HeaderValue = HeaderValue::from_static("GET, HEAD");
 async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
     let started = Instant::now();
     let path = req.uri().path();
+    if path == "/admin" || path.starts_with("/admin/") {
+        let reply = admin::route(&state, req)
+            .await
+            .unwrap_or_else(ApiError::into_reply);
+        return finish(&state, Route::Admin, reply, started);
+    }
     // Every route is a GET route, and answers HEAD the same way (hyper
     // sends no body for HEAD).
     let method_ok = req.method() == Method::GET || req.method() == Method::HEAD;
@@ -457,14 +482,25 @@ async fn route(state: Arc<State>, req: Request<Incoming>) -> Reply {
             "/readyz" => (Route::Readyz, Ok(health::readyz(&state).await)),
             "/health" => (Route::Health, Ok(health::health(&state).await)),
             "/metrics" => (Route::Metrics, Ok(health::metrics(&state).await)),
+            "/openapi.json" => (Route::Providers, Ok(openapi::serve(&state))),
             _ => (Route::Other, Err(ApiError::not_found())),
         }
     };
-    let mut reply = result.unwrap_or_else(ApiError::into_reply);
+    finish(
+        &state,
+        label,
+        result.unwrap_or_else(ApiError::into_reply),
+        started,
+    )
+}
+
+/// Headers every answer carries, and the request's metrics.
+fn finish(state: &State, label: Route, mut reply: Reply, started: Instant) -> Reply {
+    let not_allowed = reply.status() == StatusCode::METHOD_NOT_ALLOWED;
     let headers = reply.headers_mut();
     headers.insert(NOSNIFF_NAME, NOSNIFF);
-    if reply.status() == StatusCode::METHOD_NOT_ALLOWED {
-        reply.headers_mut().insert(ALLOW, ALLOWED);
+    if not_allowed && !headers.contains_key(ALLOW) {
+        headers.insert(ALLOW, ALLOWED);
     }
     state.meter.request(
         label,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use larder_jobs::provider::overrides::PROVIDERS_CHANNEL;
 use larder_jobs::store::{FILL_CHANNEL, FillNotice, KEYS_CHANNEL, PURGE_CHANNEL};
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
@@ -20,7 +21,7 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
     loop {
         let connected = async {
             let mut l = PgListener::connect_with(state.store.pool()).await?;
-            l.listen_all([FILL_CHANNEL, PURGE_CHANNEL, KEYS_CHANNEL])
+            l.listen_all([FILL_CHANNEL, PURGE_CHANNEL, KEYS_CHANNEL, PROVIDERS_CHANNEL])
                 .await?;
             Ok::<_, sqlx::Error>(l)
         };
@@ -64,7 +65,7 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-fn dispatch(state: &State, channel: &str, payload: &str) {
+fn dispatch(state: &Arc<State>, channel: &str, payload: &str) {
     match channel {
         FILL_CHANNEL => {
             if let Some((hash, notice)) = FillNotice::parse(payload) {
@@ -77,6 +78,14 @@ fn dispatch(state: &State, channel: &str, payload: &str) {
         KEYS_CHANNEL => {
             state.grants_generation.fetch_add(1, Ordering::SeqCst);
             state.grants.invalidate_all();
+        }
+        PROVIDERS_CHANNEL => {
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = state.overrides.reload(state.store.pool()).await {
+                    tracing::debug!(error = %e, "provider overrides not re-read");
+                }
+            });
         }
         _ => {}
     }

@@ -13,7 +13,7 @@ use larder_jobs::provider::Catalogue;
 use metrics::{Counter, Histogram};
 
 /// Route labels of `larder_http_requests_total` and `larder_http_request_duration_seconds`.
-pub const ROUTES: [&str; 8] = [
+pub const ROUTES: [&str; 9] = [
     "read",
     "providers",
     "livez",
@@ -21,12 +21,13 @@ pub const ROUTES: [&str; 8] = [
     "health",
     "metrics",
     "image",
+    "admin",
     "other",
 ];
 /// Status labels: the statuses larder answers with, then `other`.
-pub const STATUSES: [&str; 17] = [
+pub const STATUSES: [&str; 19] = [
     "200", "202", "304", "400", "401", "403", "404", "405", "414", "429", "500", "502", "503",
-    "504", "302", "406", "other",
+    "504", "302", "406", "201", "413", "other",
 ];
 /// Result labels of `larder_cache_lookups_total`.
 const RESULTS: [&str; 3] = ["hit", "stale", "miss"];
@@ -41,6 +42,8 @@ pub enum Route {
     Metrics,
     /// `/t/p/…`: TMDB's image host, served by larder.
     Image,
+    /// `/admin/*`.
+    Admin,
     Other,
 }
 

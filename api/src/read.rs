@@ -58,7 +58,7 @@ async fn read_entry(
     let resolution = resolve(state, provider, rest, query)?;
     let resolved = &resolution.resolved;
     let provider = resolved.provider.id;
-    if let Some(Err(why)) = state.provider(provider).map(|p| &p.enabled) {
+    if let Some(Err(why)) = state.provider(provider).map(|p| state.overrides.enabled(p)) {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "provider-disabled",

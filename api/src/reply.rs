@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use http_body_util::Full;
 use hyper::body::{Frame, SizeHint};
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use larder_jobs::RequestError;
 use larder_jobs::store::{FailKind, Failure};
@@ -86,6 +86,8 @@ pub struct ApiError {
     pub message: String,
     /// Sent as `Retry-After` (seconds).
     pub retry_after: Option<u64>,
+    /// Sent as `Allow` (a 405's methods).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -95,6 +97,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            allow: None,
         }
     }
     pub fn unauthorized(message: &str) -> Self {
@@ -221,6 +224,9 @@ impl ApiError {
             reply
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(allow) = self.allow.and_then(|a| HeaderValue::try_from(a).ok()) {
+            reply.headers_mut().insert(ALLOW, allow);
         }
         reply
     }

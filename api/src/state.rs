@@ -37,6 +37,12 @@ pub struct State {
     pub storage: larder_jobs::assets::Storage,
     /// Small images' bytes by content hash (see `image`).
     pub images: crate::image::ImageCache,
+    /// Operators' changes to providers (`/admin/providers`).
+    pub overrides: Arc<larder_jobs::provider::Overrides>,
+    /// Per-key quota counts.
+    pub quotas: Arc<crate::quota::Quotas>,
+    /// `/openapi.json`, built on first request.
+    pub openapi: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl State {

@@ -99,6 +99,11 @@ impl Failure {
     pub fn new(kind: FailKind, cause: Cause) -> Self {
         Failure { kind, cause }
     }
+
+    /// For operators: `upstream-error: status 503`.
+    pub fn reason(&self) -> String {
+        format!("{}: {}", self.kind.as_str(), self.cause)
+    }
 }
 
 impl From<FailKind> for Failure {

@@ -14,14 +14,69 @@ use crate::store::KEYS_CHANNEL;
 /// The scope that grants every provider.
 pub const ALL_SCOPES: &str = "*";
 
+/// A key's quota: at most `calls` requests per `seconds`, counted in fixed
+/// windows across every API process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub calls: u32,
+    pub seconds: u32,
+}
+
+impl Quota {
+    /// `600/min`, `10/s`, `5000/h`, `100/30s`, `20000/d`.
+    pub fn parse(text: &str) -> Result<Quota, String> {
+        let rate = crate::provider::Rate::parse(text, 1).map_err(|_| {
+            format!("quota {text:?}: expected N/s, N/min, N/h, N/d or N/<duration>")
+        })?;
+        let seconds = rate.per.as_secs();
+        if !text.contains('/')
+            || seconds == 0
+            || rate.per.subsec_nanos() != 0
+            || seconds > 86_400 * 31
+        {
+            return Err(format!(
+                "quota {text:?}: expected N per whole seconds, up to a month (600/min)"
+            ));
+        }
+        Ok(Quota {
+            calls: rate.calls,
+            seconds: seconds as u32,
+        })
+    }
+
+    fn from_columns(calls: Option<i32>, seconds: Option<i32>) -> Option<Quota> {
+        match (calls, seconds) {
+            (Some(c), Some(s)) if c > 0 && s > 0 => Some(Quota {
+                calls: c as u32,
+                seconds: s as u32,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seconds {
+            1 => write!(f, "{}/s", self.calls),
+            60 => write!(f, "{}/min", self.calls),
+            3600 => write!(f, "{}/h", self.calls),
+            86400 => write!(f, "{}/d", self.calls),
+            s => write!(f, "{}/{s}s", self.calls),
+        }
+    }
+}
+
 /// A key as listed (never with its token).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub id: i64,
     pub name: String,
     /// The token's first characters, to tell keys apart.
     pub prefix: String,
     pub scopes: Vec<String>,
+    /// `600/min`, or none.
+    pub quota: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -33,6 +88,7 @@ pub struct Grant {
     pub id: i64,
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub quota: Option<Quota>,
 }
 
 impl Grant {
@@ -67,7 +123,7 @@ pub struct Keys {
     pool: PgPool,
 }
 
-const KEY_COLUMNS: &str = "id, name, token_prefix, scopes, created_at, expires_at, revoked_at";
+const KEY_COLUMNS: &str = "id, name, token_prefix, scopes, created_at, expires_at, revoked_at, quota_calls, quota_seconds";
 
 fn info_from_row(r: &sqlx::postgres::PgRow) -> Result<KeyInfo, Error> {
     Ok(KeyInfo {
@@ -75,6 +131,8 @@ fn info_from_row(r: &sqlx::postgres::PgRow) -> Result<KeyInfo, Error> {
         name: r.try_get("name")?,
         prefix: r.try_get("token_prefix")?,
         scopes: r.try_get("scopes")?,
+        quota: Quota::from_columns(r.try_get("quota_calls")?, r.try_get("quota_seconds")?)
+            .map(|q| q.to_string()),
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         revoked_at: r.try_get("revoked_at")?,
@@ -92,9 +150,12 @@ impl Keys {
         name: &str,
         scopes: &[String],
         expires_in: Option<Duration>,
+        quota: Option<Quota>,
     ) -> Result<(KeyInfo, String), Error> {
         let mut tx = self.pool.begin().await?;
-        let created = self.create_in(&mut *tx, name, scopes, expires_in).await?;
+        let created = self
+            .create_in(&mut *tx, name, scopes, expires_in, quota)
+            .await?;
         notify_keys(&mut tx, created.0.id).await?;
         tx.commit().await?;
         Ok(created)
@@ -106,6 +167,7 @@ impl Keys {
         name: &str,
         scopes: &[String],
         expires_in: Option<Duration>,
+        quota: Option<Quota>,
     ) -> Result<(KeyInfo, String), Error>
     where
         E: sqlx::PgExecutor<'e>,
@@ -117,8 +179,9 @@ impl Keys {
             scopes.to_vec()
         };
         let sql = format!(
-            "INSERT INTO larder_keys (name, token_hash, token_prefix, scopes, expires_at)
-             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+            "INSERT INTO larder_keys
+                    (name, token_hash, token_prefix, scopes, expires_at, quota_calls, quota_seconds)
+             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7)
              RETURNING {KEY_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -127,6 +190,8 @@ impl Keys {
             .bind(&token[..10])
             .bind(&scopes)
             .bind(expires_in.map(|d| d.as_secs_f64()))
+            .bind(quota.map(|q| q.calls as i32))
+            .bind(quota.map(|q| q.seconds as i32))
             .fetch_one(exec)
             .await?;
         Ok((info_from_row(&row)?, token))
@@ -146,7 +211,7 @@ impl Keys {
         if any {
             return Ok(None);
         }
-        let (info, token) = self.create_in(&mut *tx, "default", &[], None).await?;
+        let (info, token) = self.create_in(&mut *tx, "default", &[], None, None).await?;
         notify_keys(&mut tx, info.id).await?;
         tx.commit().await?;
         Ok(Some(token))
@@ -175,11 +240,43 @@ impl Keys {
         Ok(n > 0)
     }
 
+    /// Set or clear a key's quota; every API process applies it at once.
+    /// `None` if no such key.
+    pub async fn set_quota(&self, id: i64, quota: Option<Quota>) -> Result<Option<KeyInfo>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE larder_keys SET quota_calls = $2, quota_seconds = $3 WHERE id = $1
+             RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(quota.map(|q| q.calls as i32))
+            .bind(quota.map(|q| q.seconds as i32))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        notify_keys(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Some(info_from_row(&row)?))
+    }
+
+    /// One key by id.
+    pub async fn get(&self, id: i64) -> Result<Option<KeyInfo>, Error> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM larder_keys WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(info_from_row).transpose()
+    }
+
     /// Every live key by token hash, at most `limit` of them (the API keeps
     /// them in memory, so an unknown token costs no query).
     pub async fn live(&self, limit: i64) -> Result<Vec<(String, Grant)>, Error> {
         let rows = sqlx::query(
-            "SELECT id, token_hash, scopes, expires_at FROM larder_keys
+            "SELECT id, token_hash, scopes, expires_at, quota_calls, quota_seconds FROM larder_keys
              WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
              ORDER BY id LIMIT $1",
         )
@@ -194,6 +291,10 @@ impl Keys {
                         id: r.try_get("id")?,
                         scopes: r.try_get("scopes")?,
                         expires_at: r.try_get("expires_at")?,
+                        quota: Quota::from_columns(
+                            r.try_get("quota_calls")?,
+                            r.try_get("quota_seconds")?,
+                        ),
                     },
                 ))
             })
@@ -203,7 +304,7 @@ impl Keys {
     /// The live key whose token hashes to `token_hash`, if any.
     pub async fn verify(&self, token_hash: &str) -> Result<Option<Grant>, Error> {
         let row = sqlx::query(
-            "SELECT id, scopes, expires_at FROM larder_keys
+            "SELECT id, scopes, expires_at, quota_calls, quota_seconds FROM larder_keys
              WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash)
@@ -214,6 +315,7 @@ impl Keys {
                 id: r.try_get("id")?,
                 scopes: r.try_get("scopes")?,
                 expires_at: r.try_get("expires_at")?,
+                quota: Quota::from_columns(r.try_get("quota_calls")?, r.try_get("quota_seconds")?),
             })
         })
         .transpose()
@@ -242,5 +344,31 @@ mod tests {
         assert!(!looks_like_token(&t.replace("lk_", "xx_")));
         assert!(!looks_like_token(&format!("{t}0")));
         assert_eq!(hash_token(&t).len(), 64);
+    }
+
+    #[test]
+    fn quotas_parse_and_print_back() {
+        for text in ["600/min", "10/s", "5000/h", "100/30s", "20000/d"] {
+            assert_eq!(Quota::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            Quota::parse("600/min").unwrap(),
+            Quota {
+                calls: 600,
+                seconds: 60
+            }
+        );
+        for bad in [
+            "",
+            "600",
+            "0/min",
+            "5/0s",
+            "5/500ms",
+            "x/min",
+            "5/fortnight",
+            "1/400d",
+        ] {
+            assert!(Quota::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -24,12 +24,15 @@ async fn code(r: reqwest::Response) -> (u16, String) {
 async fn keys_gate_reads_by_scope_expiry_and_revocation() {
     let app = TestApp::with_env(&[("LARDER_AUTH", "required")]).await;
     let keys = Keys::new(app.db.pool.clone());
-    let (all, all_token) = keys.create("all", &[], None).await.unwrap();
+    let (all, all_token) = keys.create("all", &[], None, None).await.unwrap();
     let (_, weather_token) = keys
-        .create("weather", &["openmeteo".into()], None)
+        .create("weather", &["openmeteo".into()], None, None)
         .await
         .unwrap();
-    let (_, expired_token) = keys.create("old", &[], Some(Duration::ZERO)).await.unwrap();
+    let (_, expired_token) = keys
+        .create("old", &[], Some(Duration::ZERO), None)
+        .await
+        .unwrap();
 
     let stored: i64 = app
         .db
@@ -121,7 +124,7 @@ async fn a_flood_of_unknown_tokens_costs_postgres_nothing_and_key_changes_apply_
 
     // A key made by another process (here, this test) works at once.
     let keys = Keys::new(app.db.pool.clone());
-    let (key, token) = keys.create("new", &[], None).await.unwrap();
+    let (key, token) = keys.create("new", &[], None, None).await.unwrap();
     assert_eq!(get(token.clone()).await.unwrap().status(), 200);
 
     let before = proxy.sent();

@@ -33,7 +33,7 @@ async fn a_tmdb_client_library_pointed_at_larder_gets_answers_then_hits() {
     let app = TestApp::with_env(&[("LARDER_AUTH", "required")]).await;
     let keys = Keys::new(app.db.pool.clone());
     let (_, token) = keys
-        .create("jellyfin", &["tmdb".into()], None)
+        .create("jellyfin", &["tmdb".into()], None, None)
         .await
         .unwrap();
     let poster = jpeg();

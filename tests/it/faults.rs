@@ -296,10 +296,12 @@ async fn an_undecodable_job_ends_its_fill_and_is_not_retried() {
         app.db.count("SELECT count(*) FROM larder_inflight").await == 0
     })
     .await;
+    // Ended for good (`Killed`: never run again), with the reason.
     eventually(Duration::from_secs(10), || async {
         app.db
             .count(&format!(
-                "SELECT count(*) FROM apalis.jobs WHERE id = '{id}' AND status = 'Done'"
+                "SELECT count(*) FROM apalis.jobs WHERE id = '{id}' AND status = 'Killed'
+                    AND last_result ->> 'Err' LIKE '%undecodable job%'"
             ))
             .await
             == 1

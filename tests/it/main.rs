@@ -4,9 +4,12 @@
 mod helpers;
 mod upstream;
 
+mod admin;
 mod auth;
 mod compression;
+mod console;
 mod custom;
+mod dashboard;
 mod dropin;
 mod faults;
 mod first_hour;

@@ -19,7 +19,7 @@ use larder_jobs::config::Config;
 use larder_jobs::job::{FetchJob, FetchReason};
 use larder_jobs::key::CacheKey;
 use larder_jobs::names;
-use larder_jobs::provider::{Catalogue, Fill, Product, ProviderSettings};
+use larder_jobs::provider::{Catalogue, Fill, Overrides, Product, ProviderSettings};
 use larder_jobs::rate::RateLimiter;
 use larder_jobs::store::{FailKind, NewEntry, Start, Store};
 use larder_jobs::token::{SharedToken, Tokens};
@@ -47,8 +47,9 @@ pub enum Outcome {
     /// The fill was handed to a job that runs later (its rate slot, or an
     /// upstream's pause).
     Deferred(Duration),
-    /// The fill failed; waiters were told.
-    Failed(FailKind),
+    /// The fill failed; waiters were told. The reason is what operators
+    /// see on the failed job (`/admin/jobs?state=failed`).
+    Failed(FailKind, String),
     /// The payload could not be understood; dropped.
     Invalid(String),
 }
@@ -83,6 +84,9 @@ pub struct Fetcher {
     cursor: AtomicUsize,
     /// Where images go.
     pub(crate) storage: Storage,
+    /// Operators' changes to providers (enabled, rate, TTL), re-read every
+    /// few seconds.
+    pub(crate) overrides: Arc<Overrides>,
 }
 
 impl Fetcher {
@@ -125,6 +129,7 @@ impl Fetcher {
             providers,
             permits,
             cursor: AtomicUsize::new(0),
+            overrides: Default::default(),
         })
     }
 
@@ -147,7 +152,7 @@ impl Fetcher {
         let outcome = match &result {
             Ok(Outcome::Stored { .. } | Outcome::Skipped) => "ok",
             Ok(Outcome::Deferred(_)) => "deferred",
-            Ok(Outcome::Failed(_) | Outcome::Invalid(_)) => "failed",
+            Ok(Outcome::Failed(..) | Outcome::Invalid(_)) => "failed",
             Err(_) => "retry",
         };
         metrics::counter!(names::JOBS, "kind" => kind, "outcome" => outcome).increment(1);
@@ -219,10 +224,10 @@ impl Fetcher {
         };
         let key = &resolved.key;
         let settings = match self.providers.get(resolved.provider.id) {
-            Some(s) if s.enabled.is_ok() => s,
+            Some(s) if self.overrides.enabled(s).is_ok() => s,
             other => {
                 let why = other
-                    .and_then(|s| s.enabled.clone().err())
+                    .and_then(|s| self.overrides.enabled(s).err())
                     .unwrap_or_default();
                 tracing::warn!(
                     provider = resolved.provider.id,
@@ -230,7 +235,10 @@ impl Fetcher {
                     "fetch for a disabled provider"
                 );
                 self.fail(key, job_id).await?;
-                return Ok(Outcome::Failed(FailKind::Rejected));
+                return Ok(Outcome::Failed(
+                    FailKind::Rejected,
+                    format!("{} is disabled: {why}", resolved.provider.id),
+                ));
             }
         };
         // A prewarm refetches even a fresh entry; anything else is skipped
@@ -300,12 +308,14 @@ impl Fetcher {
                             },
                             Err(failure) => {
                                 self.store.fail(key, Some(job_id), failure).await?;
-                                return Ok(Outcome::Failed(failure.kind));
+                                return Ok(Outcome::Failed(failure.kind, failure.reason()));
                             }
                         }
                     }
                 };
-                let ttl = resolved.ttl(&self.config);
+                let ttl = self
+                    .overrides
+                    .ttl(settings.def.id, resolved.ttl(&self.config));
                 self.keep(key, job_id, &entry, &ttl).await?;
                 self.reporter.succeeded(settings.def.id).await;
                 if entry.status == 200 && entry.content_type != POINTER_TYPE {
@@ -332,7 +342,7 @@ impl Fetcher {
                     self.reporter.failed(settings.def.id, failure).await;
                 }
                 self.store.fail(key, Some(job_id), failure).await?;
-                Ok(Outcome::Failed(failure.kind))
+                Ok(Outcome::Failed(failure.kind, failure.reason()))
             }
             Err(Stop::Defer { after, slot }) => {
                 self.defer(key, job_id, reason, slot, *progress, after, true)
@@ -363,7 +373,10 @@ impl Fetcher {
             self.store
                 .fail(key, Some(job_id), FailKind::Overloaded)
                 .await?;
-            return Ok(Outcome::Failed(FailKind::Overloaded));
+            return Ok(Outcome::Failed(
+                FailKind::Overloaded,
+                "deferred too often (rate slots or the provider's pause too far ahead)".into(),
+            ));
         }
         let job = FetchJob::Fetch {
             key: key.as_str().to_owned(),
@@ -427,7 +440,7 @@ impl Fetcher {
         if let Some((lane, mark)) = slot
             && let Some(s) = self.providers.get(lane.as_str())
         {
-            self.release(&lane, &s.rate, mark).await;
+            self.release(&lane, &self.overrides.rate(s), mark).await;
         }
     }
 }

@@ -126,7 +126,8 @@ impl Fetcher {
                 tracing::warn!(provider = def.id, "fill out of time; failed");
                 return Err(Stop::Failed(last));
             }
-            self.take_slot(lane.def.id, &lane.rate, ticket).await?;
+            self.take_slot(lane.def.id, &self.overrides.rate(lane), ticket)
+                .await?;
             let turn = self.next_turn();
             let mut made = request.clone();
             let token = if made.authorized && adapter.login(fill.settings).is_some() {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_core::backend::ext::poll_strategy::Strategy;
+use apalis_core::error::AbortError;
 use apalis_postgres::{PostgresStorage, Pubsub};
 use larder_jobs::config::Config;
 use larder_jobs::job::{FETCH_QUEUE, FetchJob};
@@ -47,6 +48,13 @@ pub fn worker_name() -> String {
     )
 }
 
+/// Why a fill failed: the error a failed job ends with (apalis keeps it in
+/// the job's `last_result`; the job's status is `Killed`, never retried by
+/// the queue itself).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FillFailed(pub String);
+
 async fn handle(
     payload: serde_json::Value,
     fetcher: Data<Arc<Fetcher>>,
@@ -67,7 +75,9 @@ async fn handle(
             {
                 fetcher.fail(&key, &id.to_string()).await?;
             }
-            return Ok(());
+            return Err(Box::new(AbortError::new(FillFailed(format!(
+                "undecodable job: {e}"
+            )))));
         }
     };
     // A bug in one adapter must not take the whole worker down: the fill
@@ -84,10 +94,18 @@ async fn handle(
             if let Some(key) = CacheKey::from_stored(key) {
                 fetcher.fail(&key, &job_id).await?;
             }
-            return Ok(());
+            return Err(Box::new(AbortError::new(FillFailed(
+                "the fill panicked (a bug: see the worker's log)".into(),
+            ))));
         }
     };
     match result {
+        // A failed fill is over (its waiters were told, its key will be
+        // asked again): the job ends for good with its reason, which
+        // operators see among the failed jobs and may retry.
+        Ok(Outcome::Failed(_, reason) | Outcome::Invalid(reason)) => {
+            Err(Box::new(AbortError::new(FillFailed(reason))))
+        }
         Ok(outcome) => {
             tracing::debug!(?outcome, "job done");
             Ok(())
@@ -135,6 +153,10 @@ pub async fn run(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
+    if let Err(e) = fetcher.overrides.reload(&pool).await {
+        tracing::warn!(error = %e, "provider overrides not read; retrying in the background");
+    }
+    fetcher.overrides.keep_fresh(pool.clone(), stop_rx.clone());
     let pruner = tokio::spawn(prune_loop(
         Store::new(pool.clone()),
         config.worker.keep_finished_jobs,

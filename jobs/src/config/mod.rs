@@ -17,6 +17,7 @@ use crate::provider::custom::CustomProvider;
 use crate::provider::{Catalogue, ProviderDef, Rate, RateSetting};
 
 mod duration;
+mod effective;
 mod secret;
 mod storage;
 mod validate;
@@ -50,8 +51,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// `LARDER_LISTEN`: API address.
     pub listen: SocketAddr,
-    /// `LARDER_ADMIN_TOKEN`: bearer token for the admin API. Reserved: the
-    /// admin API is not built yet, and the value is only kept (redacted).
+    /// `LARDER_ADMIN_TOKEN`: bearer token for the admin API and console
+    /// (`/admin/*`); unset, they are not served.
     pub admin_token: Option<Secret>,
     /// `LARDER_AUTH`: `required` or `off`.
     pub auth: AuthMode,

@@ -15,6 +15,7 @@ mod adapter;
 mod asset;
 pub mod custom;
 mod def;
+pub mod overrides;
 mod params;
 mod rate;
 mod route;
@@ -59,6 +60,7 @@ pub use adapter::{
     json_media_type, not_found_body, passthrough_json,
 };
 pub use def::{Auth, Host, ProviderDef, Setting};
+pub use overrides::{Override, OverridePatch, Overrides};
 pub use params::Kind;
 pub use rate::{Rate, RateSetting};
 pub use settings::ProviderSettings;

@@ -35,10 +35,12 @@ use crate::job::{FETCH_MAX_ATTEMPTS, FETCH_QUEUE, FetchJob, FetchReason};
 use crate::key::CacheKey;
 use crate::provider::Ttl;
 
+mod admin;
 mod assets;
 mod schedule;
 mod snapshots;
 mod upkeep;
+pub use admin::{EntryInfo, JobInfo, JobState, Retried};
 pub use assets::AssetRecord;
 use upkeep::like_escape;
 
