@@ -268,6 +268,77 @@ fn read_operation(
     op.build()
 }
 
+/// A TMDB drop-in operation: TMDB's statuses and error shape.
+fn dropin_operation(
+    id: String,
+    summary: String,
+    params: Vec<utoipa::openapi::path::Parameter>,
+) -> Operation {
+    let mut rs = responses(
+        &[
+            (StatusCode::OK, "TMDB's answer, from the cache"),
+            (StatusCode::NOT_MODIFIED, "If-None-Match matched"),
+        ],
+        &[],
+    );
+    for status in [
+        StatusCode::UNAUTHORIZED,
+        StatusCode::NOT_FOUND,
+        StatusCode::METHOD_NOT_ALLOWED,
+        StatusCode::URI_TOO_LONG,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::TOO_MANY_REQUESTS,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::GATEWAY_TIMEOUT,
+    ] {
+        rs.responses.insert(
+            status.as_str().into(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(status.canonical_reason().unwrap_or("error"))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(Ref::from_schema_name("TmdbError"))))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+    }
+    OperationBuilder::new()
+        .operation_id(Some(id))
+        .summary(Some(summary))
+        .parameters(Some(params))
+        .responses(rs)
+        .build()
+}
+
+/// TMDB's error shape, with larder's code beside it.
+fn tmdb_error_schema() -> Schema {
+    let larder = ObjectBuilder::new()
+        .property("code", ObjectBuilder::new().schema_type(Type::String))
+        .property("message", ObjectBuilder::new().schema_type(Type::String))
+        .build();
+    Schema::Object(
+        ObjectBuilder::new()
+            .property(
+                "status_code",
+                ObjectBuilder::new().schema_type(Type::Integer),
+            )
+            .property(
+                "status_message",
+                ObjectBuilder::new().schema_type(Type::String),
+            )
+            .property("success", ObjectBuilder::new().schema_type(Type::Boolean))
+            .property("larder", larder)
+            .required("status_code")
+            .required("status_message")
+            .build(),
+    )
+}
+
 fn get(op: Operation) -> PathItem {
     PathItem::new(HttpMethod::Get, op)
 }
@@ -312,11 +383,10 @@ fn provider_paths(catalogue: &Catalogue, secured: bool) -> BTreeMap<String, Path
                 );
                 paths.insert(
                     format!("/3/{}", r.route),
-                    get(read_operation(
+                    get(dropin_operation(
                         format!("dropin.{}", r.name),
                         format!("TMDB drop-in: {}", r.name),
                         with_key,
-                        false,
                     )),
                 );
             }
@@ -592,6 +662,28 @@ pub fn document(catalogue: &Catalogue, secured: bool) -> OpenApi {
         ),
     );
     all.insert(
+        "/v1/hot/{source}/history".into(),
+        get(read_operation(
+            "hot.history".into(),
+            "a hot list's snapshots kept on a day".into(),
+            vec![
+                ParameterBuilder::new()
+                    .name("source")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(string_schema()))
+                    .build(),
+                query_param("date", param_schema(Kind::Date), "the day (today)"),
+                query_param(
+                    "tz",
+                    param_schema(Kind::Timezone),
+                    "the day's time zone (UTC)",
+                ),
+            ],
+            secured,
+        )),
+    );
+    all.insert(
         "/livez".into(),
         plain("livez", "the process runs", Some("text/plain")),
     );
@@ -624,6 +716,7 @@ pub fn document(catalogue: &Catalogue, secured: bool) -> OpenApi {
     paths.paths.extend(all);
     let components = ComponentsBuilder::new()
         .schema("Error", error_schema())
+        .schema("TmdbError", tmdb_error_schema())
         .security_scheme(
             "serviceKey",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),

@@ -17,6 +17,7 @@ mod hardening;
 mod hot;
 mod images;
 mod lanes;
+mod openapi;
 mod processes;
 mod providers;
 mod rate;
