@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::processes::{exits_cleanly, ready, start};
+use crate::processes::{all_and_api, exits_cleanly, ready, start};
 
 const TOKEN: &str = "admin-token-for-tests-0123456789";
 
@@ -275,12 +275,9 @@ async fn admin_writes_reach_every_process_and_survive_restarts() {
     let mut env = admin_env(&db, &upstream);
     env.insert("LARDER_AUTH".into(), "required".into());
     env.insert("LARDER_UPSTREAM_ATTEMPTS".into(), "2".into());
-    let a = start(&["all"], &env).await;
-    let b = start(&["api"], &env).await;
+    let (a, b) = all_and_api(&env).await;
     let http = reqwest::Client::new();
     let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
-    ready(&http, a_addr).await;
-    ready(&http, b_addr).await;
     let (on_a, on_b) = (Admin::new(a_addr), Admin::new(b_addr));
 
     // Keys: created on a (the token is in that answer only), good on b;
@@ -504,12 +501,9 @@ async fn quotas_count_across_api_processes() {
     let upstream = Upstream::start().await;
     let mut env = admin_env(&db, &upstream);
     env.insert("LARDER_AUTH".into(), "required".into());
-    let a = start(&["all"], &env).await;
-    let b = start(&["api"], &env).await;
+    let (a, b) = all_and_api(&env).await;
     let http = reqwest::Client::new();
     let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
-    ready(&http, a_addr).await;
-    ready(&http, b_addr).await;
     let admin = Admin::new(a_addr);
     let create = |body: Value| {
         let admin = &admin;

@@ -99,6 +99,16 @@ pub(crate) async fn ready(http: &reqwest::Client, addr: SocketAddr) {
     .await;
 }
 
+/// `larder all` and `larder api` on `env`, both ready.
+pub(crate) async fn all_and_api(env: &BTreeMap<String, String>) -> (Proc, Proc) {
+    let a = start(&["all"], env).await;
+    let b = start(&["api"], env).await;
+    let http = reqwest::Client::new();
+    ready(&http, a.addr.unwrap()).await;
+    ready(&http, b.addr.unwrap()).await;
+    (a, b)
+}
+
 /// Two `larder api` and two `larder worker --concurrency 4` processes on
 /// `env`, the APIs ready; the workers serve metrics on `metrics`.
 pub(crate) struct Cluster {
@@ -360,12 +370,9 @@ async fn fills_and_purges_reach_every_api_process_in_memory_cache() {
     let db = TestDb::new().await;
     let upstream = Upstream::start().await;
     let env = env_for(&db, &upstream);
-    let a = start(&["all"], &env).await;
-    let b = start(&["api"], &env).await;
+    let (a, b) = all_and_api(&env).await;
     let http = reqwest::Client::new();
     let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
-    ready(&http, a_addr).await;
-    ready(&http, b_addr).await;
     let x_cache = |addr: SocketAddr| {
         let http = http.clone();
         async move {

@@ -54,14 +54,7 @@ pub(crate) async fn entries(call: &Call<'_>) -> Result<Reply, ApiError> {
         tracing::info!(target: "larder::admin", prefix = %prefix, purged, "admin: cache purged");
         return Ok(json(StatusCode::OK, &json!({ "purged": purged })));
     }
-    let limit = match call.query_param("limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad("invalid-limit", format!("limit: 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = call.limit(50, MAX_LIMIT)?;
     let entries = store.entries_like(&prefix, limit).await?;
     let total = store.count_like(&prefix).await?;
     Ok(json(

@@ -47,14 +47,7 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<Reply, ApiError> {
             )
         })?,
     };
-    let limit = match call.query_param("limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad("invalid-limit", format!("limit: 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = call.limit(50, MAX_LIMIT)?;
     let jobs = call.state.store.jobs(state, limit).await?;
     Ok(json(
         StatusCode::OK,

@@ -151,6 +151,18 @@ impl Call<'_> {
         serde_json::from_slice(&bytes).map_err(|e| bad("bad-json", format!("body: {e}")))
     }
 
+    /// `limit=`: 1 to `max`, `default` when absent.
+    pub fn limit(&self, default: i64, max: i64) -> Result<i64, ApiError> {
+        match self.query_param("limit") {
+            None => Ok(default),
+            Some(l) => l
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| bad("invalid-limit", format!("limit: 1 to {max}"))),
+        }
+    }
+
     /// A query parameter's value.
     pub fn query_param(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(self.query.as_bytes())
