@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use larder_jobs::config::{AuthMode, Config, LogFormat, ProcessEnv};
+use larder_jobs::config::{AuthMode, Config, ProcessEnv};
 use larder_jobs::db::Role;
 use larder_jobs::keys::Keys;
 use larder_jobs::provider::ProviderSettings;
@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 mod check;
+mod telemetry;
 
 /// mimalloc rather than the system allocator: it hands freed memory back to
 /// the system (glibc kept ~450 MiB resident after 20,000 flights had ended),
@@ -136,29 +137,13 @@ fn main() -> Result<()> {
     if config.worker.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
-    init_logging(config.log_format);
+    telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(cli, Arc::new(config)))
-}
-
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    // Postgres NOTICEs ("relation already exists, skipping" on every start)
-    // are not news: warnings and up only, unless RUST_LOG says otherwise.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
-    // Colours only for a terminal: log files and collectors get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let result = runtime.block_on(run(cli, Arc::new(config)));
+    telemetry::flush();
+    result
 }
 
 async fn run(cli: Cli, config: Arc<Config>) -> Result<()> {

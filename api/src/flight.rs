@@ -119,7 +119,14 @@ impl Flights {
                     signals: sig_tx,
                 });
                 slot.insert(flight.clone());
-                tokio::spawn(drive(state.clone(), key.clone(), reason, flight, sig_rx));
+                // In the request's span: the fill it enqueues joins its trace.
+                tokio::spawn(tracing::Instrument::in_current_span(drive(
+                    state.clone(),
+                    key.clone(),
+                    reason,
+                    flight,
+                    sig_rx,
+                )));
                 state_rx
             }
         }
@@ -228,7 +235,8 @@ async fn run_flight(
     // The database calls are boxed: their futures are large and live only
     // while they run, so a flight that waits (most of its life, and up to
     // `max_flights` of them at once) keeps only its small waiting state.
-    match Box::pin(state.store.enqueue(key, reason)).await {
+    let trace = larder_jobs::trace::traceparent(&tracing::Span::current());
+    match Box::pin(state.store.enqueue_traced(key, reason, trace)).await {
         Ok(Enqueued::Fresh(entry)) => {
             return cache_entry(state, generation, key, &entry);
         }

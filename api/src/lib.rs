@@ -334,9 +334,19 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
-        let service = service_fn(move |req| {
+        let service = service_fn(move |req: Request<Incoming>| {
             let state = state.clone();
-            async move { Ok::<_, Infallible>(route(state, req).await) }
+            // A span per request, seen only by an OpenTelemetry layer
+            // (debug level: the log output and the hit path skip it).
+            let span = tracing::debug_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+            );
+            tracing::Instrument::instrument(
+                async move { Ok::<_, Infallible>(route(state, req).await) },
+                span,
+            )
         });
         let io = TokioIo::new(conn::ClientIo::new(stream, write_timeout));
         let conn = graceful.watch(builder.serve_connection(io, service));

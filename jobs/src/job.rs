@@ -38,6 +38,10 @@ pub enum FetchJob {
         /// next wait grows with it).
         #[serde(default, skip_serializing_if = "is_zero")]
         waits: u32,
+        /// The W3C `traceparent` of the request that started the fill (with
+        /// OTLP export on), so the fill joins its trace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<String>,
     },
 }
 
@@ -73,7 +77,21 @@ impl FetchJob {
             deferrals: 0,
             failures: 0,
             waits: 0,
+            trace: None,
         }
+    }
+
+    /// This job, part of the trace `traceparent` names.
+    pub fn traced(mut self, traceparent: Option<String>) -> Self {
+        let FetchJob::Fetch { trace, .. } = &mut self;
+        *trace = traceparent;
+        self
+    }
+
+    /// The trace this job belongs to.
+    pub fn trace(&self) -> Option<&str> {
+        let FetchJob::Fetch { trace, .. } = self;
+        trace.as_deref()
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -102,6 +120,7 @@ mod tests {
             deferrals: 2,
             failures: 1,
             waits: 3,
+            trace: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         };
         let back: FetchJob = serde_json::from_slice(&job.to_bytes()).unwrap();
         assert_eq!(back, job);
@@ -115,6 +134,7 @@ mod tests {
                 deferrals: 0,
                 failures: 0,
                 waits: 0,
+                trace: None,
             }
         );
     }

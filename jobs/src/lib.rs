@@ -31,5 +31,6 @@ pub mod rate;
 pub mod schedule;
 pub mod store;
 pub mod token;
+pub mod trace;
 
 pub use error::{Error, RequestError};

@@ -23,3 +23,4 @@ mod providers;
 mod rate;
 mod reads;
 mod scheduler;
+mod traces;

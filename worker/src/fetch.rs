@@ -185,6 +185,7 @@ impl Fetcher {
             deferrals,
             failures,
             waits,
+            ..
         } = job;
         let mut ticket = slot.clone();
         let mut progress = Progress {
@@ -385,6 +386,8 @@ impl Fetcher {
             deferrals,
             failures: progress.failures,
             waits: progress.waits,
+            // The deferred job goes on in this fill's trace.
+            trace: larder_jobs::trace::traceparent(&tracing::Span::current()),
         };
         if !self.store.defer(key, job_id, &job, after).await? {
             // This job's fill was taken over; the slot is not needed.

@@ -83,7 +83,17 @@ async fn handle(
     // A bug in one adapter must not take the whole worker down: the fill
     // fails (its waiters are told) and the job is not run again.
     let job_id = id.to_string();
-    let run = std::panic::AssertUnwindSafe(fetcher.execute(&job, &job_id));
+    // The fill's span: a child of the request that started it, when that
+    // request was traced (OTLP export on).
+    let FetchJob::Fetch { key: job_key, .. } = &job;
+    let span = tracing::debug_span!("fill", key = %job_key, job = %job_id);
+    if let Some(parent) = job.trace() {
+        larder_jobs::trace::set_parent(&span, parent);
+    }
+    let run = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
+        fetcher.execute(&job, &job_id),
+        span,
+    ));
     let result = match futures_util::FutureExt::catch_unwind(run).await {
         Ok(result) => result,
         Err(_) => {

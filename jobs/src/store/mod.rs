@@ -181,6 +181,16 @@ impl Store {
     /// Start a fill of `key` unless one is under way or the entry is fresh
     /// (see the module docs). A prewarm always enqueues, even over a fresh entry.
     pub async fn enqueue(&self, key: &CacheKey, reason: FetchReason) -> Result<Enqueued, Error> {
+        self.enqueue_traced(key, reason, None).await
+    }
+
+    /// [`Store::enqueue`], the job part of the trace `traceparent` names.
+    pub async fn enqueue_traced(
+        &self,
+        key: &CacheKey,
+        reason: FetchReason,
+        traceparent: Option<String>,
+    ) -> Result<Enqueued, Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(key.lock_id())
@@ -240,7 +250,7 @@ impl Store {
                 return Ok(Enqueued::Full);
             }
         }
-        let task = TaskBuilder::new(FetchJob::fetch(key, reason).to_bytes())
+        let task = TaskBuilder::new(FetchJob::fetch(key, reason).traced(traceparent).to_bytes())
             .task_id(job_id)
             .max_attempts(FETCH_MAX_ATTEMPTS)
             .build();
