@@ -6,11 +6,13 @@
 //! to `larder_quota_usage` in one statement that also reads back every
 //! process's total for the keys it tracks. A request is allowed while the
 //! last total known plus what this process counted since stays under the
-//! quota. The first request of a key in a window here reads the total first,
-//! so a process that starts late (or a key's first request on another
-//! process) sees what the others have used. Between flushes the processes
+//! quota. The first request of a key here reads the total first, so a
+//! process that starts late (or a key's first request on another process)
+//! sees what the others have used; a new window starts from zero and the
+//! next flush brings the others' counts in. Between flushes the processes
 //! may together let through a few more than the quota (at most what each
-//! receives within one flush interval); never fewer.
+//! receives within one flush interval); never fewer. A database that does
+//! not answer never refuses a request: counts go on in memory.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -61,18 +63,27 @@ impl Quotas {
         let window = now - now.rem_euclid(seconds);
         let counter = match self.counters.get(&grant.id).map(|c| c.clone()) {
             Some(c) => c,
-            None => self.track(pool, grant.id, window, seconds).await?,
+            None => match self.track(pool, grant.id, window, seconds).await {
+                Some(c) => c,
+                // Past the bound of keys tracked: not counted (logged).
+                None => return Ok(()),
+            },
         };
-        if counter.window.load(Ordering::Acquire) != window
-            || counter.seconds.load(Ordering::Relaxed) != seconds
-        {
-            // A new window (or the quota changed): start it from the
-            // database's count, which other processes may have begun.
-            let total = read_total(pool, grant.id, window).await?;
-            counter.local.store(0, Ordering::Relaxed);
-            counter.known.store(total, Ordering::Relaxed);
-            counter.seconds.store(seconds, Ordering::Relaxed);
-            counter.window.store(window, Ordering::Release);
+        let seen = counter.window.load(Ordering::Acquire);
+        if seen != window || counter.seconds.load(Ordering::Relaxed) != seconds {
+            // A new window (or the quota changed): one request resets it,
+            // from zero; the next flush (within 250 ms) brings in what the
+            // other processes counted meanwhile. No database read here, so
+            // a window boundary never holds requests up.
+            if counter
+                .window
+                .compare_exchange(seen, window, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                counter.local.store(0, Ordering::Relaxed);
+                counter.known.store(0, Ordering::Relaxed);
+                counter.seconds.store(seconds, Ordering::Relaxed);
+            }
         }
         let used = counter.known.load(Ordering::Relaxed) + counter.local.load(Ordering::Relaxed);
         if used >= u64::from(quota.calls) {
@@ -82,26 +93,31 @@ impl Quotas {
         Ok(())
     }
 
+    /// Start counting key `id` here, from the database's total for this
+    /// window (other processes may have counted already); a database that
+    /// does not answer counts as zero (the next flush corrects it).
     async fn track(
         &self,
         pool: &PgPool,
         id: i64,
         window: i64,
         seconds: i64,
-    ) -> Result<Arc<Counter>, ApiError> {
-        let total = read_total(pool, id, window).await?;
+    ) -> Option<Arc<Counter>> {
+        if self.counters.len() >= MAX_TRACKED {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!("more than {MAX_TRACKED} keys with quotas active at once: the others are not counted")
+            });
+            return None;
+        }
+        let total = read_total(pool, id, window).await.unwrap_or(0);
         let fresh = Arc::new(Counter {
             window: AtomicI64::new(window),
             seconds: AtomicI64::new(seconds),
             local: AtomicU64::new(0),
             known: AtomicU64::new(total),
         });
-        if self.counters.len() >= MAX_TRACKED {
-            // Not kept: counted on the database's total alone until some
-            // tracked windows end (the flush drops them).
-            return Ok(fresh);
-        }
-        Ok(self.counters.entry(id).or_insert(fresh).clone())
+        Some(self.counters.entry(id).or_insert(fresh).clone())
     }
 
     /// Add this process's counts to the database and read back the totals
@@ -111,18 +127,28 @@ impl Quotas {
         let mut added = (Vec::new(), Vec::new(), Vec::new());
         let mut tracked = (Vec::new(), Vec::new());
         let mut ended = Vec::new();
-        for c in self.counters.iter() {
+        let mut counters: Vec<(i64, Arc<Counter>)> = self
+            .counters
+            .iter()
+            .map(|c| (*c.key(), c.value().clone()))
+            .collect();
+        // Rows locked in one order by every process: no deadlock between
+        // two flushing the same keys.
+        counters.sort_unstable_by_key(|(id, _)| *id);
+        for (id, c) in &counters {
             let window = c.window.load(Ordering::Acquire);
             let delta = c.local.swap(0, Ordering::Relaxed);
             if delta > 0 {
-                added.0.push(*c.key());
+                // Still counted here while the flush is under way.
+                c.known.fetch_add(delta, Ordering::Relaxed);
+                added.0.push(*id);
                 added.1.push(window);
                 added.2.push(delta as i64);
             }
             if window + c.seconds.load(Ordering::Relaxed) < now - 60 {
-                ended.push(*c.key());
+                ended.push(*id);
             } else {
-                tracked.0.push(*c.key());
+                tracked.0.push(*id);
                 tracked.1.push(window);
             }
         }
@@ -156,12 +182,17 @@ impl Quotas {
         .fetch_all(pool)
         .await
         .inspect_err(|_| {
-            // Not added: count them again next time.
+            // Not added: add them next time.
             for (i, id) in added.0.iter().enumerate() {
                 if let Some(c) = self.counters.get(id)
                     && c.window.load(Ordering::Acquire) == added.1[i]
                 {
-                    c.local.fetch_add(added.2[i] as u64, Ordering::Relaxed);
+                    let delta = added.2[i] as u64;
+                    c.known.fetch_sub(
+                        delta.min(c.known.load(Ordering::Relaxed)),
+                        Ordering::Relaxed,
+                    );
+                    c.local.fetch_add(delta, Ordering::Relaxed);
                 }
             }
         })?;
@@ -176,15 +207,14 @@ impl Quotas {
     }
 }
 
-async fn read_total(pool: &PgPool, id: i64, window: i64) -> Result<u64, ApiError> {
+async fn read_total(pool: &PgPool, id: i64, window: i64) -> Result<u64, sqlx::Error> {
     let total: Option<i64> = sqlx::query_scalar(
         "SELECT count FROM larder_quota_usage WHERE key_id = $1 AND window_start = $2",
     )
     .bind(id)
     .bind(window)
     .fetch_optional(pool)
-    .await
-    .map_err(larder_jobs::Error::from)?;
+    .await?;
     Ok(total.unwrap_or(0).max(0) as u64)
 }
 

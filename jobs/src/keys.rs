@@ -28,6 +28,9 @@ impl Quota {
         let rate = crate::provider::Rate::parse(text, 1).map_err(|_| {
             format!("quota {text:?}: expected N/s, N/min, N/h, N/d or N/<duration>")
         })?;
+        if rate.calls > i32::MAX as u32 {
+            return Err(format!("quota {text:?}: at most {} calls", i32::MAX));
+        }
         let seconds = rate.per.as_secs();
         if !text.contains('/')
             || seconds == 0

@@ -56,7 +56,11 @@ pub(crate) async fn entries(call: &Call<'_>) -> Result<Reply, ApiError> {
     }
     let limit = call.limit(50, MAX_LIMIT)?;
     let entries = store.entries_like(&prefix, limit).await?;
-    let total = store.count_like(&prefix).await?;
+    let total = if prefix.is_empty() {
+        store.count_entries().await?
+    } else {
+        store.count_like(&prefix).await?
+    };
     Ok(json(
         StatusCode::OK,
         &json!({ "prefix": prefix, "entries": entries, "total": total }),

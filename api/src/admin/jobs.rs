@@ -29,7 +29,7 @@ pub(crate) async fn overview(call: &Call<'_>) -> Result<Reply, ApiError> {
         queue.insert(state.to_owned(), json!(sum));
     }
     let workers = store.workers_seen(Duration::from_secs(60)).await?;
-    let entries = store.count_like("").await?;
+    let entries = store.count_entries().await?;
     Ok(json(
         StatusCode::OK,
         &json!({ "queue": queue, "workers": workers, "cache": { "entries": entries } }),

@@ -30,8 +30,11 @@ pub struct NewKey {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPatch {
-    /// `600/min`, or `null` to remove the quota.
-    pub quota: Option<String>,
+    /// `600/min`, or `null` to remove the quota (required: `{}` changes
+    /// nothing and is refused).
+    #[serde(default, deserialize_with = "super::providers::present")]
+    #[schema(value_type = Option<String>)]
+    pub quota: Option<Option<String>>,
 }
 
 fn quota(text: Option<&str>) -> Result<Option<Quota>, ApiError> {
@@ -110,7 +113,10 @@ pub(crate) async fn one(call: &mut Call<'_>) -> Result<Reply, ApiError> {
     match call.method {
         Method::PATCH => {
             let patch: KeyPatch = call.json().await?;
-            let quota = quota(patch.quota.as_deref())?;
+            let Some(quota_text) = patch.quota else {
+                return Err(bad("empty-patch", "set quota (a quota, or null)"));
+            };
+            let quota = quota(quota_text.as_deref())?;
             let info = keys.set_quota(id, quota).await?.ok_or_else(not_found)?;
             tracing::info!(
                 target: "larder::admin",

@@ -222,7 +222,12 @@ fn console() -> Reply {
 
 /// Serve an admin request (`path` starts with `/admin`).
 pub async fn route(state: &Arc<State>, req: Request<Incoming>) -> Result<Reply, ApiError> {
-    if state.config.admin_token.is_none() {
+    if state
+        .config
+        .admin_token
+        .as_ref()
+        .is_none_or(|t| t.expose().trim().is_empty())
+    {
         // No token configured: the admin API does not exist.
         return Err(ApiError::not_found());
     }

@@ -37,7 +37,7 @@ pub struct ProviderPatch {
 }
 
 /// A field that is present (even as `null`) is `Some`.
-fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     T: Deserialize<'de>,
     D: serde::Deserializer<'de>,

@@ -38,8 +38,18 @@ pub struct DatabaseUrl(pub String);
 
 impl DatabaseUrl {
     pub fn redacted(&self) -> String {
-        // postgres://user:password@host/db → postgres://user:[redacted]@host/db
-        let s = &self.0;
+        // postgres://user:password@host/db → postgres://user:[redacted]@host/db;
+        // a query that names a password (`?password=`, `sslpassword=`) is
+        // dropped whole.
+        let (s, query) = match self.0.split_once('?') {
+            Some((base, q)) if q.to_ascii_lowercase().contains("password") => (base, "?[redacted]"),
+            Some((base, q)) => (base, &self.0[base.len()..base.len() + 1 + q.len()]),
+            None => (self.0.as_str(), ""),
+        };
+        format!("{}{query}", Self::redact_userinfo(s))
+    }
+
+    fn redact_userinfo(s: &str) -> String {
         if let Some(scheme_end) = s.find("://") {
             let rest = &s[scheme_end + 3..];
             if let Some(at) = rest.rfind('@') {
@@ -54,7 +64,7 @@ impl DatabaseUrl {
                 }
             }
         }
-        s.clone()
+        s.to_owned()
     }
 }
 

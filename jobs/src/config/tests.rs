@@ -158,3 +158,21 @@ fn every_env_variable_lands_in_its_field() {
         "{err}"
     );
 }
+
+#[test]
+fn database_urls_are_printed_without_passwords() {
+    use super::DatabaseUrl;
+    let url = |s: &str| DatabaseUrl(s.into()).redacted();
+    assert_eq!(
+        url("postgres://me:secret@db:5432/larder"),
+        "postgres://me:[redacted]@db:5432/larder"
+    );
+    assert_eq!(
+        url("postgres://me@db/larder?password=secret&sslmode=require"),
+        "postgres://me@db/larder?[redacted]"
+    );
+    assert_eq!(
+        url("postgres://me@db/larder?sslmode=require"),
+        "postgres://me@db/larder?sslmode=require"
+    );
+}

@@ -56,6 +56,8 @@ pub struct Overrides {
     by_provider: RwLock<Arc<HashMap<String, Override>>>,
     /// Whether any provider is switched off here: the read path asks only then.
     any_disabled: AtomicBool,
+    /// One reload at a time, so an older read never replaces a newer one.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Overrides {
@@ -105,6 +107,7 @@ impl Overrides {
 
     /// Read every override from the database.
     pub async fn reload(&self, pool: &PgPool) -> Result<(), Error> {
+        let _one = self.reloading.lock().await;
         type Row = (String, Option<bool>, Option<String>, Option<f64>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT provider, enabled, rate, ttl_seconds FROM larder_provider_overrides",

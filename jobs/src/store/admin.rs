@@ -152,6 +152,21 @@ impl Store {
             .collect()
     }
 
+    /// How many entries there are: the planner's estimate when the table is
+    /// large (counting millions of rows for a dashboard refreshed every
+    /// few seconds is not worth it), else the count.
+    pub async fn count_entries(&self) -> Result<i64, Error> {
+        let estimate: f32 = sqlx::query_scalar(
+            "SELECT reltuples FROM pg_class WHERE oid = 'larder_cache'::regclass",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if estimate > 100_000.0 {
+            return Ok(estimate as i64);
+        }
+        self.count_like("").await
+    }
+
     /// How many entries' keys start with `prefix`.
     pub async fn count_like(&self, prefix: &str) -> Result<i64, Error> {
         Ok(
@@ -207,7 +222,8 @@ impl Store {
                        row_number() OVER (
                            PARTITION BY split_part(convert_from(job, 'UTF8')::jsonb ->> 'key', '/', 1)
                            ORDER BY done_at DESC NULLS LAST) AS n
-                  FROM apalis.jobs WHERE job_type = $1 AND status = 'Killed') f
+                  FROM apalis.jobs WHERE job_type = $1 AND status = 'Killed'
+                   AND done_at > now() - interval '1 day') f
               WHERE n <= $2 ORDER BY provider, n"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -234,11 +250,13 @@ impl Store {
 
     /// Run a failed job's fill again: a new fill of its key (refetched even
     /// if an entry exists, joined if one is under way), and the failed job
-    /// leaves the list. `None` when no failed job has this id.
+    /// leaves the list. Only a job that has ended for good: one the queue
+    /// will run again still owns its fill. `None` when no such job.
     pub async fn retry_job(&self, id: &str) -> Result<Option<Retried>, Error> {
         let key: Option<Option<String>> = sqlx::query_scalar(
             "SELECT convert_from(job, 'UTF8')::jsonb ->> 'key' FROM apalis.jobs
-              WHERE id = $1 AND job_type = $2 AND status IN ('Killed', 'Failed')",
+              WHERE id = $1 AND job_type = $2
+                AND (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts))",
         )
         .bind(id)
         .bind(FETCH_QUEUE)
@@ -249,10 +267,13 @@ impl Store {
         };
         let outcome = self.enqueue(&key, FetchReason::Prewarm).await?;
         if !matches!(outcome, Enqueued::Full) {
-            sqlx::query("DELETE FROM apalis.jobs WHERE id = $1 AND status IN ('Killed', 'Failed')")
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "DELETE FROM apalis.jobs WHERE id = $1
+                    AND (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts))",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         }
         Ok(Some(Retried {
             key: key.as_str().to_owned(),
