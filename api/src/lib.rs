@@ -30,8 +30,8 @@ pub mod state;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
@@ -42,10 +42,8 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use larder_jobs::config::Config;
 use larder_jobs::keys::Keys;
-use larder_jobs::names;
 use larder_jobs::provider::ProviderSettings;
 use larder_jobs::store::Store;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -72,40 +70,6 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-/// Install the Prometheus recorder once per process and return its handle.
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            const SECONDS: &[f64] = &[
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                10.0, 30.0,
-            ];
-            let recorder = PrometheusBuilder::new()
-                .set_buckets(SECONDS)
-                .expect("static buckets are valid")
-                .build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_ok() {
-                names::describe();
-                // Histograms keep every sample until drained: without
-                // upkeep, a process nobody scrapes grows by 8 bytes per
-                // request, forever.
-                let upkeep = handle.clone();
-                let _ = std::thread::Builder::new()
-                    .name("metrics-upkeep".into())
-                    .spawn(move || {
-                        loop {
-                            std::thread::sleep(Duration::from_secs(5));
-                            upkeep.run_upkeep();
-                        }
-                    });
-            }
-            handle
-        })
-        .clone()
 }
 
 /// A bound, not yet running, API server.
@@ -520,4 +484,4 @@ fn finish(state: &State, label: Route, mut reply: Reply, started: Instant) -> Re
     reply
 }
 
-pub use metrics_server::serve_metrics;
+pub use metrics_server::{metrics_handle, serve_metrics};

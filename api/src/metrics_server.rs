@@ -1,9 +1,10 @@
-//! `/metrics` and `/livez` for processes without the API (`larder worker`,
-//! `larder scheduler`).
+//! The process's Prometheus recorder, and `/metrics` and `/livez` for
+//! processes without the API (`larder worker`, `larder scheduler`).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -11,9 +12,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use larder_jobs::names;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::metrics_handle;
 use crate::reply::{self, ApiError};
 
 /// A minimal server for processes without the API (`larder worker`):
@@ -64,4 +66,38 @@ pub async fn serve_metrics(
                 .await;
         });
     }
+}
+
+/// Install the Prometheus recorder once per process and return its handle.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            const SECONDS: &[f64] = &[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0,
+            ];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(SECONDS)
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_ok() {
+                names::describe();
+                // Histograms keep every sample until drained: without
+                // upkeep, a process nobody scrapes grows by 8 bytes per
+                // request, forever.
+                let upkeep = handle.clone();
+                let _ = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        }
+                    });
+            }
+            handle
+        })
+        .clone()
 }
