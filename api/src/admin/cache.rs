@@ -23,6 +23,7 @@ pub struct Prewarm {
     /// larder paths such as `/v1/tmdb/movie/550`; `*` in a segment stands
     /// for every value of a parameter with a list of values, `{today}` for
     /// today's date (UTC).
+    #[schema(min_items = 1, max_items = 100)]
     pub paths: Vec<String>,
 }
 

@@ -55,12 +55,30 @@ fn admin_operation(op: Op, method: &Method) -> Operation {
     use larder_jobs::keys::KeyInfo;
     use larder_jobs::store::{EntryInfo, JobInfo};
     let m = method.as_str().to_ascii_lowercase();
+    // Path parameters as the handlers check them: a key's id is a positive
+    // integer, a job's id letters and digits, a provider's name one of the
+    // catalogue's (checked there; any text here).
     let id_param = |name: &str| {
+        let schema = match (op, name) {
+            (Op::Key, _) => Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1.0))
+                    .build(),
+            ),
+            (Op::JobRetry, _) => Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[A-Za-z0-9]{1,64}$"))
+                    .build(),
+            ),
+            _ => string_schema(),
+        };
         ParameterBuilder::new()
             .name(name)
             .parameter_in(ParameterIn::Path)
             .required(Required::True)
-            .schema(Some(string_schema()))
+            .schema(Some(schema))
             .build()
     };
     let (ok_status, ok_schema, params, request) = match (op, method.clone()) {

@@ -201,7 +201,20 @@ fn provider_paths(catalogue: &Catalogue, secured: bool) -> BTreeMap<String, Path
 fn resource_params(r: &ResourceDef) -> Vec<utoipa::openapi::path::Parameter> {
     r.params
         .iter()
-        .map(|p| parameter(p, r.is_path_param(p.name)))
+        .map(|p| {
+            let mut param = parameter(p, r.is_path_param(p.name));
+            if r.name == "image" && p.name == "file" {
+                // An image's file name: checked by its adapter
+                // (`image_name_ok`: a plain name with an image extension).
+                param.schema = Some(RefOr::T(Schema::Object(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(r"^[A-Za-z0-9_.\-]{1,190}\.(jpg|jpeg|png|webp|svg)$"))
+                        .build(),
+                )));
+            }
+            param
+        })
         .collect()
 }
 
