@@ -4,6 +4,7 @@
 #   bench/run.sh            all four
 #   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout keyspace image
 #   KEYSPACE_SIZES="20000"  bench/run.sh keyspace   (default: 20000 100000)
+#   KEYSPACE_RECORDS="large" bench/run.sh keyspace  (default: small large)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -239,7 +240,7 @@ LUA
     printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p | awk -v l="$label" -v all="$(printf '%s;' "${runs[@]}" | awk -F';' '{for(i=1;i<=NF;i++) if($i!="") {split($i,a," "); printf "%s%s", (i>1?"/":""), a[1]}}')" \
       '{printf "    %-44s %7d req/s  p99 %-8s (runs %s) %s\n", l, $1, $2, all, $3}'
   }
-  for record in small large; do
+  for record in ${KEYSPACE_RECORDS:-small large}; do
     for n in ${KEYSPACE_SIZES:-20000 100000}; do
       stop_all
       psql -h 127.0.0.1 -U postgres -d larder_bench -qc "TRUNCATE larder_cache" >/dev/null
@@ -280,12 +281,17 @@ NGINX
         echo "keyspace: $n keys, $record records, clients accepting ${mode} (${bytes} bytes sent per answer by nginx), wrk -t1 -c64 -d10s, median of 3"
         median_run "nginx proxy_cache (disk)" http://127.0.0.1:8397 /3/movie/ "$first" "$n" "${ae[@]}"
         kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
-        for hot in default 1MiB; do
+        for hot in default 1MiB 1MiB+disk; do
           port=8398
           if [[ $hot == default ]]; then
             start_larder "ks-$hot" $port 9187 api
-          else
+          elif [[ $hot == 1MiB ]]; then
             LARDER_HOT_CACHE_BYTES=1048576 start_larder "ks-$hot" $port 9187 api
+          else
+            # The disk tier (LARDER_DISK_CACHE_DIR) behind a 1 MiB in-process
+            # cache: hits beyond memory from local disk.
+            LARDER_HOT_CACHE_BYTES=1048576 LARDER_DISK_CACHE_DIR="$work/disk-ks" \
+              start_larder "ks-disk" $port 9187 api
           fi
           "$bin/larder-bench" warm --prefix "http://127.0.0.1:$port/v1/tmdb/movie/" --n "$n" --first-id "$first" \
             --header "Authorization: Bearer $token" ${ae:+--header "${ae[0]}"}

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod auth;
 pub mod conn;
+pub mod disk;
 pub mod dropin;
 pub mod flight;
 pub mod health;
@@ -129,6 +130,14 @@ impl Api {
         }
         let storage = larder_jobs::assets::Storage::from_config(&config.storage)
             .map_err(|e| Error::Storage(e.to_string()))?;
+        let disk = match &config.disk_cache_dir {
+            Some(dir) => Some(
+                disk::DiskTier::open(dir, config.disk_cache_bytes)
+                    .await
+                    .map_err(|e| Error::Storage(e.to_string()))?,
+            ),
+            None => None,
+        };
         let state = Arc::new(State {
             store: Store::new(pool.clone()).with_queue_cap(config.queue_max_per_provider),
             keys: Keys::new(pool.clone()),
@@ -149,6 +158,7 @@ impl Api {
             overrides: Default::default(),
             quotas: Default::default(),
             openapi: Default::default(),
+            disk,
             config,
         });
         // Overrides in force before the first request.

@@ -43,6 +43,9 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         backoff = Duration::from_millis(100);
         // Anything announced while we were deaf is unknown: start clean.
         state.hot.clear();
+        if let Some(disk) = &state.disk {
+            disk.clear().await;
+        }
         state.grants_generation.fetch_add(1, Ordering::SeqCst);
         state.grants.invalidate_all();
         state.flights.recheck_all();
@@ -56,6 +59,9 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
                     Ok(None) | Err(_) => {
                         state.listener_up.store(false, Ordering::SeqCst);
                         state.hot.clear();
+                        if let Some(disk) = &state.disk {
+                            disk.clear().await;
+                        }
                         tracing::warn!("fill listener lost its connection; reconnecting");
                         break;
                     }
@@ -71,10 +77,23 @@ fn dispatch(state: &Arc<State>, channel: &str, payload: &str) {
             if let Some((hash, notice)) = FillNotice::parse(payload) {
                 // Drop the old copy first; the flight (if any) re-reads.
                 state.hot.remove(hash);
+                if let Some(disk) = &state.disk {
+                    disk.remove(hash);
+                }
                 state.flights.signal(hash, Signal::Notice(notice));
             }
         }
-        PURGE_CHANNEL => state.hot.clear(),
+        PURGE_CHANNEL => {
+            state.hot.clear();
+            if state.disk.is_some() {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Some(disk) = &state.disk {
+                        disk.clear().await;
+                    }
+                });
+            }
+        }
         KEYS_CHANNEL => {
             state.grants_generation.fetch_add(1, Ordering::SeqCst);
             state.grants.invalidate_all();

@@ -65,8 +65,24 @@ impl Lookups {
         let result = cell
             .get_or_init(|| async {
                 let generation = state.hot.generation();
+                if let Some(disk) = &state.disk
+                    && let Some(e) = disk.get(key).await
+                {
+                    self.map
+                        .remove_if(&key.hash(), |_, c| Arc::ptr_eq(c, &cell));
+                    return Ok(state.hot.remember(generation, key, &e));
+                }
                 let read = match self.read(state, key).await {
-                    Ok(Some(e)) => Ok(state.hot.remember(generation, key, &e)),
+                    Ok(Some(e)) => {
+                        // Kept on disk only if nothing was removed since
+                        // the read began (as the in-process cache).
+                        if let Some(disk) = &state.disk
+                            && state.hot.generation() == generation
+                        {
+                            disk.insert(key, &e);
+                        }
+                        Ok(state.hot.remember(generation, key, &e))
+                    }
                     Ok(None) => Ok(None),
                     Err(e) => Err(e),
                 };

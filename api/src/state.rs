@@ -41,6 +41,8 @@ pub struct State {
     pub overrides: Arc<larder_jobs::provider::Overrides>,
     /// Per-key quota counts.
     pub quotas: Arc<crate::quota::Quotas>,
+    /// The disk tier, when configured (see `disk`).
+    pub disk: Option<crate::disk::DiskTier>,
     /// `/openapi.json`, built on first request.
     pub openapi: std::sync::OnceLock<bytes::Bytes>,
 }

@@ -19,6 +19,8 @@ pub const QUEUE_JOBS: &str = "larder_queue_jobs";
 pub const HOT_LOOKUPS: &str = "larder_hot_cache_lookups_total";
 pub const HOT_ENTRIES: &str = "larder_hot_cache_entries";
 pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
+/// The disk tier's lookups by result (hit, miss).
+pub const DISK_LOOKUPS: &str = "larder_disk_cache_lookups_total";
 /// Database reads of entries: keys read, and the batched queries they took.
 pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
 pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
@@ -54,6 +56,10 @@ pub fn exposition(mut text: String) -> String {
 /// Register descriptions with whatever recorder is installed.
 pub fn describe() {
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by route and status");
+    describe_counter!(
+        DISK_LOOKUPS,
+        "Disk tier lookups (LARDER_DISK_CACHE_DIR) by result (hit, miss)"
+    );
     describe_histogram!(
         HTTP_DURATION,
         Unit::Seconds,

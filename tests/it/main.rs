@@ -10,6 +10,7 @@ mod compression;
 mod console;
 mod custom;
 mod dashboard;
+mod disk;
 mod dropin;
 mod faults;
 mod first_hour;

@@ -52,6 +52,9 @@ pub(crate) async fn entries(call: &Call<'_>) -> Result<Reply, ApiError> {
         let purged = store.purge(&prefix).await?;
         // This process forgets at once; the others on the notification.
         call.state.hot.clear();
+        if let Some(disk) = &call.state.disk {
+            disk.clear().await;
+        }
         tracing::info!(target: "larder::admin", prefix = %prefix, purged, "admin: cache purged");
         return Ok(json(StatusCode::OK, &json!({ "purged": purged })));
     }

@@ -82,6 +82,11 @@ pub struct Config {
     /// `LARDER_HOT_CACHE_BYTES`: in-process cache in front of Postgres in
     /// each API process (0 disables it).
     pub hot_cache_bytes: u64,
+    /// `LARDER_DISK_CACHE_DIR`: a local folder for the disk tier between
+    /// the in-process cache and Postgres (off when unset; emptied at start).
+    pub disk_cache_dir: Option<std::path::PathBuf>,
+    /// `LARDER_DISK_CACHE_BYTES`: the disk tier's size.
+    pub disk_cache_bytes: u64,
     /// `LARDER_MAX_FLIGHTS`: fills an API process follows at once (each
     /// costs memory until its fill ends); past it a miss answers 503
     /// `overloaded` and nothing is enqueued.
@@ -244,6 +249,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
+            disk_cache_dir: None,
+            disk_cache_bytes: 4 * 1024 * 1024 * 1024,
             max_flights: 10_000,
             queue_max_per_provider: 10_000,
             client_idle_timeout: Duration::from_secs(30),
@@ -394,6 +401,8 @@ impl Config {
             "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;
+            "LARDER_DISK_CACHE_DIR" => self.disk_cache_dir, |_: &str, v: &str| Ok::<_, Error>(Some(v.into()));
+            "LARDER_DISK_CACHE_BYTES" => self.disk_cache_bytes, parse;
             "LARDER_MAX_FLIGHTS" => self.max_flights, parse;
             "LARDER_QUEUE_MAX_PER_PROVIDER" => self.queue_max_per_provider, parse;
             "LARDER_CLIENT_IDLE_TIMEOUT" => self.client_idle_timeout, dur;

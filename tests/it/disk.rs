@@ -1,0 +1,144 @@
+//! The optional disk tier (`LARDER_DISK_CACHE_DIR`): hits beyond memory
+//! come from local disk, and it forgets what is purged or refilled in any
+//! process, within the same notifications as the in-process cache, and
+//! across a restart.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::helpers::*;
+use crate::processes::{exits_cleanly, ready, start};
+
+const MOVIE: &str = "/v1/tmdb/movie/550";
+
+/// `larder_disk_cache_lookups_total{result="hit"}` of the process at `addr`.
+async fn disk_hits(http: &reqwest::Client, addr: SocketAddr) -> u64 {
+    let text = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("larder_disk_cache_lookups_total{result=\"hit\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .map_or(0, |n| n as u64)
+}
+
+async fn title(http: &reqwest::Client, addr: SocketAddr) -> String {
+    let r = http
+        .get(format!("http://{addr}{MOVIE}"))
+        .header("prefer", "wait=30")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    doc["title"].as_str().unwrap_or_default().to_owned()
+}
+
+fn with_title(t: &str) -> String {
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tmdb/movie/550.json"
+    ))
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&fixture).unwrap();
+    doc["title"] = t.into();
+    doc.to_string()
+}
+
+async fn purge(env: &BTreeMap<String, String>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_larder"))
+        .args(["purge", "tmdb/movie/"])
+        .env_clear()
+        .envs(env)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[tokio::test]
+async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
+    init_logs();
+    let db = TestDb::new().await;
+    let upstream = Upstream::start().await;
+    let dirs = tempdirs();
+    let mut env = env_for(&db, &upstream);
+    env.insert("LARDER_ADMIN_TOKEN".into(), "disk-test-admin-token".into());
+    // No in-process cache: every hit is the disk tier's or the database's.
+    let with_disk = |dir: &std::path::Path| {
+        let mut env = env.clone();
+        env.insert("LARDER_HOT_CACHE_BYTES".into(), "0".into());
+        env.insert("LARDER_DISK_CACHE_DIR".into(), dir.display().to_string());
+        env
+    };
+    upstream.script("/3/movie/550", [Step::body(200, &with_title("One"))]);
+    let a = start(&["all"], &with_disk(&dirs.0)).await;
+    let b_env = with_disk(&dirs.1);
+    let b = start(&["api"], &b_env).await;
+    let http = reqwest::Client::new();
+    let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
+    ready(&http, a_addr).await;
+    ready(&http, b_addr).await;
+    assert_eq!(title(&http, a_addr).await, "One");
+    // b reads the database once, then its disk.
+    assert_eq!(title(&http, b_addr).await, "One");
+    let before = disk_hits(&http, b_addr).await;
+    assert_eq!(title(&http, b_addr).await, "One");
+    assert_eq!(title(&http, b_addr).await, "One");
+    assert_eq!(disk_hits(&http, b_addr).await, before + 2);
+
+    // A refill elsewhere (a prewarm through a's worker) replaces b's copy.
+    upstream.script("/3/movie/550", [Step::body(200, &with_title("Two"))]);
+    let r = http
+        .post(format!("http://{a_addr}/admin/prewarm"))
+        .bearer_auth("disk-test-admin-token")
+        .json(&serde_json::json!({"paths": [MOVIE]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    eventually(Duration::from_secs(10), || async {
+        title(&http, b_addr).await == "Two"
+    })
+    .await;
+
+    // b stops; meanwhile the entry is purged and refilled; b starts again
+    // with the same folder and never serves the old copy.
+    assert_eq!(title(&http, b_addr).await, "Two"); // on b's disk now
+    exits_cleanly(b).await;
+    upstream.script("/3/movie/550", [Step::body(200, &with_title("Three"))]);
+    purge(&env).await;
+    assert_eq!(title(&http, a_addr).await, "Three");
+    let b = start(&["api"], &b_env).await;
+    let b_addr = b.addr.unwrap();
+    ready(&http, b_addr).await;
+    assert_eq!(title(&http, b_addr).await, "Three");
+    exits_cleanly(b).await;
+    exits_cleanly(a).await;
+    db.drop_db().await;
+}
+
+/// Two fresh folders below the temporary directory.
+fn tempdirs() -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = std::env::temp_dir().join(format!(
+        "larder-disk-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    (base.join("a"), base.join("b"))
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
