@@ -14,6 +14,24 @@ use crate::processes::{exits_cleanly, ready, start};
 
 const MOVIE: &str = "/v1/tmdb/movie/550";
 
+/// Ready, with its LISTEN connection up: that connection's first connect
+/// clears the tier (notifications before it are unknown), so what is read
+/// before it may be dropped.
+async fn listening(http: &reqwest::Client, addr: SocketAddr) {
+    ready(http, addr).await;
+    eventually(Duration::from_secs(10), || async {
+        let r = http.get(format!("http://{addr}/readyz")).send().await;
+        match r {
+            Ok(r) => r
+                .json::<serde_json::Value>()
+                .await
+                .is_ok_and(|v| v["listener"] == true),
+            Err(_) => false,
+        }
+    })
+    .await;
+}
+
 /// `larder_disk_cache_lookups_total{result="hit"}` of the process at `addr`.
 async fn disk_hits(http: &reqwest::Client, addr: SocketAddr) -> u64 {
     let text = http
@@ -86,8 +104,8 @@ async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
     let b = start(&["api"], &b_env).await;
     let http = reqwest::Client::new();
     let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
-    ready(&http, a_addr).await;
-    ready(&http, b_addr).await;
+    listening(&http, a_addr).await;
+    listening(&http, b_addr).await;
     assert_eq!(title(&http, a_addr).await, "One");
     // b reads the database once, then its disk.
     assert_eq!(title(&http, b_addr).await, "One");
@@ -120,7 +138,7 @@ async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
     assert_eq!(title(&http, a_addr).await, "Three");
     let b = start(&["api"], &b_env).await;
     let b_addr = b.addr.unwrap();
-    ready(&http, b_addr).await;
+    listening(&http, b_addr).await;
     assert_eq!(title(&http, b_addr).await, "Three");
     exits_cleanly(b).await;
     exits_cleanly(a).await;
