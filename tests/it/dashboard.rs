@@ -326,14 +326,7 @@ async fn every_dashboard_query_names_a_metric_larder_exports() {
     let mut exposition = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while tokio::time::Instant::now() < deadline {
-        let text = app
-            .get("/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics().await;
         let parsed = Exposition::parse(&text);
         missing = wanted
             .iter()

@@ -34,14 +34,7 @@ async fn listening(http: &reqwest::Client, addr: SocketAddr) {
 
 /// `larder_disk_cache_lookups_total{result="hit"}` of the process at `addr`.
 async fn disk_hits(http: &reqwest::Client, addr: SocketAddr) -> u64 {
-    let text = http
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_at(http, addr).await;
     text.lines()
         .find(|l| l.starts_with("larder_disk_cache_lookups_total{result=\"hit\"}"))
         .and_then(|l| l.rsplit(' ').next())

@@ -258,6 +258,11 @@ impl TestApp {
         self.get(path).send().await.unwrap().json().await.unwrap()
     }
 
+    /// The app's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        metrics_at(&self.http, self.addr).await
+    }
+
     pub async fn wait_ready(&self) {
         eventually(Duration::from_secs(15), || async {
             matches!(self.http.get(self.url("/readyz")).send().await, Ok(r) if r.status() == 200)
@@ -291,6 +296,17 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The `/metrics` text of the process at `addr`.
+pub async fn metrics_at(http: &reqwest::Client, addr: SocketAddr) -> String {
+    http.get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// The `error.code` of a JSON error answer.

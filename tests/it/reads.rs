@@ -290,14 +290,7 @@ async fn health_readiness_and_metrics() {
     assert_eq!(health["listener"], true);
     assert!(health["queue"]["pending"].is_number(), "{health}");
     assert!(health["workers_seen"].as_i64().unwrap() >= 1, "{health}");
-    let text = app
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for name in [
         "larder_http_requests_total{route=\"read\",status=\"200\"}",
         "larder_http_request_duration_seconds_bucket",
