@@ -5,6 +5,7 @@
 #   bench/run.sh hit        one of: hit wake coalesce throughput isolation memory scaleout keyspace image
 #   KEYSPACE_SIZES="20000"  bench/run.sh keyspace   (default: 20000 100000)
 #   KEYSPACE_RECORDS="large" bench/run.sh keyspace  (default: small large)
+#   KEYSPACE_MODES="default 1MiB" bench/run.sh keyspace (default: default default-nodisk 1MiB 1MiB+disk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -165,7 +166,8 @@ if [[ $what == all || $what == memory ]]; then
   stop_all
   wpids=()
   start_fixture 9185 0
-  LARDER_HOT_CACHE_BYTES=$((64 * 1024 * 1024)) start_larder hot 8385 9185 api
+  # The in-process cache alone (its bound is what is measured).
+  LARDER_HOT_CACHE_BYTES=$((64 * 1024 * 1024)) LARDER_DISK_CACHE_DIR=off start_larder hot 8385 9185 api
   hot_pid=${pids[-1]}
   env "${common_env[@]}" LARDER_TMDB_BASE_URL=http://127.0.0.1:9185 \
     "$bin/larder" --no-migrate worker --concurrency 64 >"$work/hotworker.out" 2>"$work/hotworker.err" & pids+=($!)
@@ -281,18 +283,19 @@ NGINX
         echo "keyspace: $n keys, $record records, clients accepting ${mode} (${bytes} bytes sent per answer by nginx), wrk -t1 -c64 -d10s, median of 3"
         median_run "nginx proxy_cache (disk)" http://127.0.0.1:8397 /3/movie/ "$first" "$n" "${ae[@]}"
         kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
-        for hot in default 1MiB 1MiB+disk; do
+        for hot in ${KEYSPACE_MODES:-default default-nodisk 1MiB 1MiB+disk}; do
           port=8398
-          if [[ $hot == default ]]; then
-            start_larder "ks-$hot" $port 9187 api
-          elif [[ $hot == 1MiB ]]; then
-            LARDER_HOT_CACHE_BYTES=1048576 start_larder "ks-$hot" $port 9187 api
-          else
-            # The disk tier (LARDER_DISK_CACHE_DIR) behind a 1 MiB in-process
-            # cache: hits beyond memory from local disk.
-            LARDER_HOT_CACHE_BYTES=1048576 LARDER_DISK_CACHE_DIR="$work/disk-ks" \
-              start_larder "ks-disk" $port 9187 api
-          fi
+          # The disk tier (LARDER_DISK_CACHE_DIR) is on by default ("auto":
+          # the temporary folder, on disk here); "nodisk" and 1MiB turn it off.
+          case $hot in
+            default) start_larder "ks-$hot" $port 9187 api ;;
+            default-nodisk) LARDER_DISK_CACHE_DIR=off start_larder "ks-$hot" $port 9187 api ;;
+            # Every hit reads PostgreSQL.
+            1MiB) LARDER_HOT_CACHE_BYTES=1048576 LARDER_DISK_CACHE_DIR=off start_larder "ks-$hot" $port 9187 api ;;
+            # Hits beyond memory from the disk tier alone.
+            1MiB+disk) LARDER_HOT_CACHE_BYTES=1048576 LARDER_DISK_CACHE_DIR="$work/disk-ks" \
+              start_larder "ks-disk" $port 9187 api ;;
+          esac
           "$bin/larder-bench" warm --prefix "http://127.0.0.1:$port/v1/tmdb/movie/" --n "$n" --first-id "$first" \
             --header "Authorization: Bearer $token" ${ae:+--header "${ae[0]}"}
           median_run "larder, in-process cache $hot" "http://127.0.0.1:$port" /v1/tmdb/movie/ "$first" "$n" \

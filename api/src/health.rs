@@ -129,6 +129,11 @@ pub async fn metrics(state: &State) -> Reply {
     let (entries, bytes) = state.hot.size();
     metrics::gauge!(names::HOT_ENTRIES).set(entries as f64);
     metrics::gauge!(names::HOT_BYTES).set(bytes as f64);
+    if let Some(disk) = &state.disk {
+        let (entries, bytes) = disk.size();
+        metrics::gauge!(names::DISK_ENTRIES).set(entries as f64);
+        metrics::gauge!(names::DISK_BYTES).set(bytes as f64);
+    }
     text(
         StatusCode::OK,
         "text/plain; version=0.0.4",

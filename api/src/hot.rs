@@ -34,6 +34,9 @@ pub struct HotEntry {
     /// ([`HotCache::take_hits`]): refresh-ahead's popularity, counted
     /// without a database write per hit.
     pub hits: AtomicU32,
+    /// Held by the disk tier (its body a slice of the tier's files): its
+    /// identity copy is kept there only, not in memory.
+    pub on_disk: bool,
 }
 
 /// Where an entry stands at a given instant.
@@ -69,6 +72,7 @@ impl HotEntry {
             stale_until: e.stale_until.timestamp_millis(),
             keep_until: e.keep_until.timestamp_millis(),
             hits: AtomicU32::new(0),
+            on_disk: false,
         }))
     }
 
@@ -96,6 +100,7 @@ impl HotEntry {
             stale_until: self.stale_until,
             keep_until: self.keep_until,
             hits: AtomicU32::new(0),
+            on_disk: false,
         })
     }
 
@@ -131,6 +136,19 @@ fn coded_etag(etag: &str, coding: Coding) -> String {
             None => format!("{etag}-gzip"),
         },
     }
+}
+
+/// The hits counted on `entries` since the last call, summed by key and
+/// reset.
+pub fn sum_hits(entries: impl Iterator<Item = Arc<HotEntry>>) -> Vec<(String, u32)> {
+    let mut out: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for e in entries {
+        let n = e.hits.swap(0, Ordering::Relaxed);
+        if n > 0 {
+            *out.entry(e.key.clone()).or_default() += n;
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Fixed cost of one hot entry beyond its texts.
@@ -239,16 +257,12 @@ impl HotCache {
     /// The hits counted on every entry held (entries and copies of one key
     /// summed) since the last call, resetting them.
     pub fn take_hits(&self) -> Vec<(String, u32)> {
-        let mut out: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-        for c in [&self.inner, &self.copies].into_iter().flatten() {
-            for (_, e) in c.iter() {
-                let n = e.hits.swap(0, Ordering::Relaxed);
-                if n > 0 {
-                    *out.entry(e.key.clone()).or_default() += n;
-                }
-            }
-        }
-        out.into_iter().collect()
+        sum_hits(
+            [&self.inner, &self.copies]
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c.iter().map(|(_, e)| e)),
+        )
     }
 
     /// Entries held and the bytes they weigh (for the metrics).
@@ -286,6 +300,7 @@ mod tests {
             stale_until: i64::MAX,
             keep_until: i64::MAX,
             hits: AtomicU32::new(0),
+            on_disk: false,
         })
     }
 

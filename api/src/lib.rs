@@ -130,14 +130,8 @@ impl Api {
         }
         let storage = larder_jobs::assets::Storage::from_config(&config.storage)
             .map_err(|e| Error::Storage(e.to_string()))?;
-        let disk = match &config.disk_cache_dir {
-            Some(dir) => Some(
-                disk::DiskTier::open(dir, config.disk_cache_bytes)
-                    .await
-                    .map_err(|e| Error::Storage(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let disk = disk::DiskTier::start(&config.disk_cache_dir, config.disk_cache_bytes)
+            .map_err(|e| Error::Storage(e.to_string()))?;
         let state = Arc::new(State {
             store: Store::new(pool.clone()).with_queue_cap(config.queue_max_per_provider),
             keys: Keys::new(pool.clone()),
@@ -253,7 +247,15 @@ async fn flush_hits(state: Arc<State>, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|v| *v) => true,
             _ = tokio::time::sleep(every) => false,
         };
-        let hits = state.hot.take_hits();
+        let mut hits = state.hot.take_hits();
+        if let Some(disk) = &state.disk {
+            // One row per key (an entry may be both in memory and on disk).
+            let mut all: std::collections::HashMap<String, u32> = hits.into_iter().collect();
+            for (k, n) in disk.take_hits() {
+                *all.entry(k).or_default() += n;
+            }
+            hits = all.into_iter().collect();
+        }
         if let Err(e) = state.store.record_hits(&hits).await {
             tracing::debug!(error = %e, keys = hits.len(), "hit counts not recorded");
         }

@@ -44,7 +44,7 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         // Anything announced while we were deaf is unknown: start clean.
         state.hot.clear();
         if let Some(disk) = &state.disk {
-            disk.clear().await;
+            disk.clear();
         }
         state.grants_generation.fetch_add(1, Ordering::SeqCst);
         state.grants.invalidate_all();
@@ -60,7 +60,7 @@ pub async fn run(state: Arc<State>, mut stop: watch::Receiver<bool>) {
                         state.listener_up.store(false, Ordering::SeqCst);
                         state.hot.clear();
                         if let Some(disk) = &state.disk {
-                            disk.clear().await;
+                            disk.clear();
                         }
                         tracing::warn!("fill listener lost its connection; reconnecting");
                         break;
@@ -85,13 +85,8 @@ fn dispatch(state: &Arc<State>, channel: &str, payload: &str) {
         }
         PURGE_CHANNEL => {
             state.hot.clear();
-            if state.disk.is_some() {
-                let state = state.clone();
-                tokio::spawn(async move {
-                    if let Some(disk) = &state.disk {
-                        disk.clear().await;
-                    }
-                });
+            if let Some(disk) = &state.disk {
+                disk.clear();
             }
         }
         KEYS_CHANNEL => {

@@ -65,23 +65,15 @@ impl Lookups {
         let result = cell
             .get_or_init(|| async {
                 let generation = state.hot.generation();
-                if let Some(disk) = &state.disk
-                    && let Some(e) = disk.get(key).await
-                {
-                    self.map
-                        .remove_if(&key.hash(), |_, c| Arc::ptr_eq(c, &cell));
-                    return Ok(state.hot.remember(generation, key, &e));
-                }
                 let read = match self.read(state, key).await {
                     Ok(Some(e)) => {
-                        // Kept on disk only if nothing was removed since
-                        // the read began (as the in-process cache).
-                        if let Some(disk) = &state.disk
-                            && state.hot.generation() == generation
-                        {
-                            disk.insert(key, &e);
+                        let hot = state.hot.remember(generation, key, &e);
+                        // Kept on disk too (only if nothing was removed
+                        // since the read began, as in memory).
+                        if let (Some(disk), Some(hot)) = (&state.disk, &hot) {
+                            disk.insert(&state.hot, generation, key.hash(), hot);
                         }
-                        Ok(state.hot.remember(generation, key, &e))
+                        Ok(hot)
                     }
                     Ok(None) => Ok(None),
                     Err(e) => Err(e),

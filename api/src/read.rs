@@ -10,6 +10,7 @@ use hyper::header::{
 use hyper::{HeaderMap, Response, StatusCode};
 use larder_jobs::coding::Coding;
 use larder_jobs::job::FetchReason;
+use larder_jobs::key::CacheKey;
 use larder_jobs::provider::Resolved;
 
 use crate::flight::{self, FillResult};
@@ -74,16 +75,7 @@ async fn read_entry(
         hash: key.hash(),
     };
     let budget = || prefer_wait(headers).unwrap_or(state.config.wait_budget);
-    // A client that takes no gzip is served the identity copy when this
-    // process has one (it goes with the entry: see `hot`).
-    let hot = match want.accept.gzip {
-        true => state.hot.get(key.hash(), key.as_str()),
-        false => state
-            .hot
-            .get_copy(key.hash(), key.as_str())
-            .or_else(|| state.hot.get(key.hash(), key.as_str())),
-    };
-    state.meter.hot(hot.is_some());
+    let hot = held(state, key, want.accept.gzip);
     let entry = match hot {
         Some(e) => Some(e),
         None => {
@@ -126,6 +118,22 @@ async fn read_entry(
         .flights
         .join(state, key, FetchReason::Miss, fallback.is_some());
     answer_fill(provider, flight::wait(rx, budget()).await, fallback, want)
+}
+
+/// The entry this process holds for `key`: in memory, else in the disk
+/// tier. A client that takes no gzip is served the identity copy when one
+/// is held (it goes with the entry: see `hot`).
+fn held(state: &State, key: &CacheKey, gzip: bool) -> Option<Arc<HotEntry>> {
+    let (hash, k) = (key.hash(), key.as_str());
+    let memory = match gzip {
+        true => state.hot.get(hash, k),
+        false => state
+            .hot
+            .get_copy(hash, k)
+            .or_else(|| state.hot.get(hash, k)),
+    };
+    state.meter.hot(memory.is_some());
+    memory.or_else(|| state.disk.as_ref()?.get(hash, k, !gzip))
 }
 
 /// Answer a miss from its fill's result; `fallback` is an old entry that may
@@ -277,7 +285,11 @@ fn representation(e: &Arc<HotEntry>, want: &Want<'_>) -> Result<Arc<HotEntry>, A
         ));
     }
     let state = want.state;
-    if let Some(copy) = state.hot.get_copy(want.hash, &e.key)
+    let kept = state
+        .hot
+        .get_copy(want.hash, &e.key)
+        .or_else(|| state.disk.as_ref()?.get_copy(want.hash, &e.key));
+    if let Some(copy) = kept
         && copy.fetched_at == e.fetched_at
     {
         return Ok(copy);
@@ -293,10 +305,20 @@ fn representation(e: &Arc<HotEntry>, want: &Want<'_>) -> Result<Arc<HotEntry>, A
                 "internal error",
             )
         })?;
-    state
-        .hot
-        .insert_copy(want.generation, want.hash, copy.clone());
-    Ok(copy)
+    // Kept in memory beside an entry held in memory, and on disk when there
+    // is a disk tier: memory holds the copies of the most popular entries
+    // (a quarter of its budget), the disk tier the rest.
+    if !e.on_disk {
+        state
+            .hot
+            .insert_copy(want.generation, want.hash, copy.clone());
+    }
+    match &state.disk {
+        Some(disk) => Ok(disk
+            .insert_copy(&state.hot, want.generation, want.hash, &copy)
+            .unwrap_or(copy)),
+        None => Ok(copy),
+    }
 }
 
 /// Answer from an entry: 200 (or 304), or the negative entry's 404.

@@ -21,6 +21,10 @@ pub const HOT_ENTRIES: &str = "larder_hot_cache_entries";
 pub const HOT_BYTES: &str = "larder_hot_cache_bytes";
 /// The disk tier's lookups by result (hit, miss).
 pub const DISK_LOOKUPS: &str = "larder_disk_cache_lookups_total";
+/// What the disk tier holds: entries (identity copies included), and the
+/// bytes of its files in use.
+pub const DISK_ENTRIES: &str = "larder_disk_cache_entries";
+pub const DISK_BYTES: &str = "larder_disk_cache_bytes";
 /// Database reads of entries: keys read, and the batched queries they took.
 pub const DB_READ_KEYS: &str = "larder_db_read_keys_total";
 pub const DB_READ_BATCHES: &str = "larder_db_read_batches_total";
@@ -99,6 +103,15 @@ pub fn describe() {
         "In-process cache lookups of the API by result (hit, miss)"
     );
     describe_gauge!(HOT_ENTRIES, "Entries in the API's in-process cache");
+    describe_gauge!(
+        DISK_ENTRIES,
+        "Entries in the API's disk tier (identity copies included)"
+    );
+    describe_gauge!(
+        DISK_BYTES,
+        Unit::Bytes,
+        "Bytes of the API's disk tier files in use"
+    );
     describe_gauge!(
         HOT_BYTES,
         Unit::Bytes,

@@ -34,9 +34,19 @@ async fn listening(http: &reqwest::Client, addr: SocketAddr) {
 
 /// `larder_disk_cache_lookups_total{result="hit"}` of the process at `addr`.
 async fn disk_hits(http: &reqwest::Client, addr: SocketAddr) -> u64 {
+    metric(
+        http,
+        addr,
+        "larder_disk_cache_lookups_total{result=\"hit\"} ",
+    )
+    .await
+}
+
+/// The value of the series `series` (name and labels, then a space).
+async fn metric(http: &reqwest::Client, addr: SocketAddr, series: &str) -> u64 {
     let text = metrics_at(http, addr).await;
     text.lines()
-        .find(|l| l.starts_with("larder_disk_cache_lookups_total{result=\"hit\"}"))
+        .find(|l| l.starts_with(series))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse::<f64>().ok())
         .map_or(0, |n| n as u64)
@@ -81,7 +91,9 @@ async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
     init_logs();
     let db = TestDb::new().await;
     let upstream = Upstream::start().await;
-    let dirs = tempdirs();
+    // One folder for both processes: segment files are unnamed, so
+    // processes cannot see, wipe or truncate each other's.
+    let dir = tempdir();
     let mut env = env_for(&db, &upstream);
     env.insert("LARDER_ADMIN_TOKEN".into(), "disk-test-admin-token".into());
     // No in-process cache: every hit is the disk tier's or the database's.
@@ -92,8 +104,8 @@ async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
         env
     };
     upstream.script("/3/movie/550", [Step::body(200, &with_title("One"))]);
-    let a = start(&["all"], &with_disk(&dirs.0)).await;
-    let b_env = with_disk(&dirs.1);
+    let a = start(&["all"], &with_disk(&dir)).await;
+    let b_env = with_disk(&dir);
     let b = start(&["api"], &b_env).await;
     let http = reqwest::Client::new();
     let (a_addr, b_addr) = (a.addr.unwrap(), b.addr.unwrap());
@@ -106,6 +118,44 @@ async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
     assert_eq!(title(&http, b_addr).await, "One");
     assert_eq!(title(&http, b_addr).await, "One");
     assert_eq!(disk_hits(&http, b_addr).await, before + 2);
+    // A client that decodes nothing itself: asking gzip, it gets the stored
+    // bytes from the disk tier; asking no coding, the identity copy (made
+    // once, then kept on disk too). The same document each time.
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .build()
+        .unwrap();
+    let gz = raw
+        .get(format!("http://{b_addr}{MOVIE}"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let mut doc = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&gz.bytes().await.unwrap()[..]),
+        &mut doc,
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["title"], "One");
+    for _ in 0..2 {
+        let plain = raw
+            .get(format!("http://{b_addr}{MOVIE}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert_eq!(plain.json::<serde_json::Value>().await.unwrap(), doc);
+    }
+    assert_eq!(disk_hits(&http, b_addr).await, before + 5);
+    // The entry and its identity copy.
+    assert_eq!(metric(&http, b_addr, "larder_disk_cache_entries ").await, 2);
+    // Nothing named in the folder: nothing can outlive the processes.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 
     // A refill elsewhere (a prewarm through a's worker) replaces b's copy.
     upstream.script("/3/movie/550", [Step::body(200, &with_title("Two"))]);
@@ -138,18 +188,13 @@ async fn the_disk_tier_serves_hits_and_forgets_what_is_purged_or_refilled() {
     db.drop_db().await;
 }
 
-/// Two fresh folders below the temporary directory.
-fn tempdirs() -> (std::path::PathBuf, std::path::PathBuf) {
-    let base = std::env::temp_dir().join(format!(
+/// A fresh folder below the temporary directory.
+fn tempdir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
         "larder-disk-{}-{}",
         std::process::id(),
-        rand_suffix()
-    ));
-    (base.join("a"), base.join("b"))
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    ))
 }

@@ -124,6 +124,7 @@ async fn stale_if_error_serves_the_old_entry_when_the_refresh_fails() {
         ("LARDER_UPSTREAM_ATTEMPTS", "2"),
         // This test ages entries in the database directly.
         ("LARDER_HOT_CACHE_BYTES", "0"),
+        ("LARDER_DISK_CACHE_DIR", "off"),
     ])
     .await;
     let fresh = app.get(MOVIE).send().await.unwrap().text().await.unwrap();

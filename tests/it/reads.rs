@@ -248,7 +248,11 @@ async fn concurrent_misses_in_one_process_make_one_upstream_call() {
 #[tokio::test]
 async fn stale_entries_are_served_and_refreshed_once() {
     // This test ages entries in the database directly.
-    let app = TestApp::with_env(&[("LARDER_HOT_CACHE_BYTES", "0")]).await;
+    let app = TestApp::with_env(&[
+        ("LARDER_HOT_CACHE_BYTES", "0"),
+        ("LARDER_DISK_CACHE_DIR", "off"),
+    ])
+    .await;
     assert_eq!(app.get(MOVIE).send().await.unwrap().status(), 200);
     app.db
         .exec("UPDATE larder_cache SET fresh_until = now() - interval '1 second'")

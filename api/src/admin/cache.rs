@@ -53,7 +53,7 @@ pub(crate) async fn entries(call: &Call<'_>) -> Result<Reply, ApiError> {
         // This process forgets at once; the others on the notification.
         call.state.hot.clear();
         if let Some(disk) = &call.state.disk {
-            disk.clear().await;
+            disk.clear();
         }
         tracing::info!(target: "larder::admin", prefix = %prefix, purged, "admin: cache purged");
         return Ok(json(StatusCode::OK, &json!({ "purged": purged })));

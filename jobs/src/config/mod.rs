@@ -25,6 +25,43 @@ pub use duration::{duration_str, opt_duration_str, parse_duration};
 pub use secret::{DatabaseUrl, Secret};
 pub use storage::{S3Config, StorageBackend, StorageConfig};
 
+/// Where the disk tier keeps its files (`LARDER_DISK_CACHE_DIR`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DiskDir {
+    /// The system's temporary folder, when it is on disk (not tmpfs).
+    #[default]
+    Auto,
+    Off,
+    At(std::path::PathBuf),
+}
+
+impl DiskDir {
+    /// `auto` (or empty), `off`, or a folder.
+    pub fn parse(v: &str) -> DiskDir {
+        match v.trim() {
+            "" | "auto" => DiskDir::Auto,
+            "off" => DiskDir::Off,
+            dir => DiskDir::At(dir.into()),
+        }
+    }
+}
+
+impl Serialize for DiskDir {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DiskDir::Auto => s.serialize_str("auto"),
+            DiskDir::Off => s.serialize_str("off"),
+            DiskDir::At(dir) => s.serialize_str(&dir.display().to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DiskDir {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(DiskDir::parse(&String::deserialize(d)?))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
@@ -82,9 +119,10 @@ pub struct Config {
     /// `LARDER_HOT_CACHE_BYTES`: in-process cache in front of Postgres in
     /// each API process (0 disables it).
     pub hot_cache_bytes: u64,
-    /// `LARDER_DISK_CACHE_DIR`: a local folder for the disk tier between
-    /// the in-process cache and Postgres (off when unset; emptied at start).
-    pub disk_cache_dir: Option<std::path::PathBuf>,
+    /// `LARDER_DISK_CACHE_DIR`: where the disk tier between the in-process
+    /// cache and Postgres keeps its (unnamed) files: `auto` (the system's
+    /// temporary folder, unless it is in memory), `off`, or a folder.
+    pub disk_cache_dir: DiskDir,
     /// `LARDER_DISK_CACHE_BYTES`: the disk tier's size.
     pub disk_cache_bytes: u64,
     /// `LARDER_MAX_FLIGHTS`: fills an API process follows at once (each
@@ -249,7 +287,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
-            disk_cache_dir: None,
+            disk_cache_dir: DiskDir::Auto,
             disk_cache_bytes: 4 * 1024 * 1024 * 1024,
             max_flights: 10_000,
             queue_max_per_provider: 10_000,
@@ -401,7 +439,7 @@ impl Config {
             "LARDER_LOG_FORMAT" => self.log_format, |n, v| one_of(n, v, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
             "LARDER_WAIT_BUDGET" => self.wait_budget, dur;
             "LARDER_HOT_CACHE_BYTES" => self.hot_cache_bytes, parse;
-            "LARDER_DISK_CACHE_DIR" => self.disk_cache_dir, |_: &str, v: &str| Ok::<_, Error>(Some(v.into()));
+            "LARDER_DISK_CACHE_DIR" => self.disk_cache_dir, |_: &str, v: &str| Ok::<_, Error>(DiskDir::parse(v));
             "LARDER_DISK_CACHE_BYTES" => self.disk_cache_bytes, parse;
             "LARDER_MAX_FLIGHTS" => self.max_flights, parse;
             "LARDER_QUEUE_MAX_PER_PROVIDER" => self.queue_max_per_provider, parse;

@@ -90,6 +90,8 @@ fn the_example_file_parses_and_states_the_defaults() {
     assert_eq!(example.auth, d.auth);
     assert_eq!(example.wait_budget, d.wait_budget);
     assert_eq!(example.hot_cache_bytes, d.hot_cache_bytes);
+    assert_eq!(example.disk_cache_dir, d.disk_cache_dir);
+    assert_eq!(example.disk_cache_bytes, d.disk_cache_bytes);
     assert_eq!(example.max_flights, d.max_flights);
     assert_eq!(example.queue_max_per_provider, d.queue_max_per_provider);
     assert_eq!(example.client_idle_timeout, d.client_idle_timeout);
