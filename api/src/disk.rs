@@ -392,6 +392,7 @@ impl HotEntry {
 }
 
 /// tmpfs or ramfs: files there are memory.
+#[allow(clippy::unnecessary_cast)] // f_type's type differs between platforms
 fn in_memory(fs: &rustix::fs::StatFs) -> bool {
     const TMPFS_MAGIC: i64 = 0x0102_1994;
     const RAMFS_MAGIC: i64 = 0x8584_58f6;
