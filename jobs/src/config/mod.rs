@@ -288,7 +288,7 @@ impl Default for Config {
             wait_budget: Duration::from_secs(10),
             hot_cache_bytes: 256 * 1024 * 1024,
             disk_cache_dir: DiskDir::Auto,
-            disk_cache_bytes: 4 * 1024 * 1024 * 1024,
+            disk_cache_bytes: 8 * 1024 * 1024 * 1024,
             max_flights: 10_000,
             queue_max_per_provider: 10_000,
             client_idle_timeout: Duration::from_secs(30),
