@@ -402,24 +402,10 @@ fn in_memory(fs: &rustix::fs::StatFs) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
     use larder_jobs::coding::Coding;
 
     fn entry(key: &str, body: Vec<u8>) -> HotEntry {
-        HotEntry {
-            key: key.into(),
-            status: 200,
-            content_type: HeaderValue::from_static("application/json"),
-            etag: HeaderValue::from_static("\"e\""),
-            body: Bytes::from(body),
-            coding: Coding::Gzip,
-            fetched_at: 0,
-            fresh_until: i64::MAX,
-            stale_until: i64::MAX,
-            keep_until: i64::MAX,
-            hits: AtomicU32::new(0),
-            on_disk: false,
-        }
+        HotEntry::for_test(key, Bytes::from(body), Coding::Gzip)
     }
 
     #[test]

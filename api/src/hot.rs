@@ -104,6 +104,25 @@ impl HotEntry {
         })
     }
 
+    /// A fresh 200 entry (tests).
+    #[cfg(test)]
+    pub(crate) fn for_test(key: &str, body: Bytes, coding: Coding) -> HotEntry {
+        HotEntry {
+            key: key.into(),
+            status: 200,
+            content_type: HeaderValue::from_static("application/json"),
+            etag: HeaderValue::from_static("\"e\""),
+            body,
+            coding,
+            fetched_at: 0,
+            fresh_until: i64::MAX,
+            stale_until: i64::MAX,
+            keep_until: i64::MAX,
+            hits: AtomicU32::new(0),
+            on_disk: false,
+        }
+    }
+
     pub fn freshness(&self, now: i64) -> Freshness {
         if now < self.fresh_until {
             Freshness::Fresh
@@ -288,20 +307,11 @@ mod tests {
     use super::*;
 
     fn entry(key: &str) -> Arc<HotEntry> {
-        Arc::new(HotEntry {
-            key: key.into(),
-            status: 200,
-            content_type: HeaderValue::from_static("application/json"),
-            etag: HeaderValue::from_static("\"e\""),
-            body: Bytes::from_static(b"{}"),
-            coding: Coding::Identity,
-            fetched_at: 0,
-            fresh_until: i64::MAX,
-            stale_until: i64::MAX,
-            keep_until: i64::MAX,
-            hits: AtomicU32::new(0),
-            on_disk: false,
-        })
+        Arc::new(HotEntry::for_test(
+            key,
+            Bytes::from_static(b"{}"),
+            Coding::Identity,
+        ))
     }
 
     #[test]
