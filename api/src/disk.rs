@@ -119,12 +119,14 @@ enum Kind {
 impl DiskTier {
     /// The tier `LARDER_DISK_CACHE_DIR` asks for, at most
     /// `LARDER_DISK_CACHE_BYTES` and half the file system's free space.
-    /// `auto` is the system's temporary folder, unless it is in memory
+    /// A size of 0 turns it off. `auto` is the system's temporary folder,
+    /// unless it is in memory
     /// (tmpfs: the tier would be memory outside the in-process cache's
     /// budget) or cannot be written; a folder given is used or the start
     /// fails.
     pub fn start(dir: &DiskDir, bytes: u64) -> Result<Option<DiskTier>, DiskError> {
         let (dir, auto) = match dir {
+            _ if bytes == 0 => return Ok(None),
             DiskDir::Off => return Ok(None),
             DiskDir::Auto => (std::env::temp_dir(), true),
             DiskDir::At(dir) => (dir.clone(), false),
@@ -147,10 +149,10 @@ impl DiskTier {
                     tracing::warn!(dir = %dir.display(), "the disk tier's folder is in memory (tmpfs)");
                 }
                 let free = fs.f_bavail.saturating_mul(fs.f_bsize as u64);
-                let bytes = bytes.min(free / 2);
-                if bytes < 8 * 1024 * 1024 {
-                    return Err(fail(format!("{free} bytes free")));
+                if free / 2 < 8 * 1024 * 1024 {
+                    return Err(fail(format!("only {free} bytes free")));
                 }
+                let bytes = bytes.min(free / 2);
                 DiskTier::open(&dir, bytes).map(|t| (t, bytes))
             });
         match opened {
@@ -428,6 +430,18 @@ mod tests {
         assert!(tier.get_copy(7, "k/a").is_none(), "copies are apart");
         // No file names: nothing in the folder.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_folder_given_is_used_and_a_size_of_zero_turns_the_tier_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = DiskDir::At(dir.path().join("tier"));
+        assert!(DiskTier::start(&at, 0).unwrap().is_none());
+        assert!(DiskTier::start(&DiskDir::Off, 1 << 30).unwrap().is_none());
+        // A small size is honoured (not refused for being small).
+        let tier = DiskTier::start(&at, 1 << 20).unwrap().unwrap();
+        let hot = HotCache::new(0);
+        assert!(tier.insert(&hot, 0, 1, &entry("k", vec![1; 10])).is_some());
     }
 
     #[test]
