@@ -40,7 +40,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -66,6 +66,8 @@ pub struct DiskTier {
     /// Identity copies of gzipped entries, for clients that take no coding.
     copies: DashMap<u64, Held>,
     ring: Mutex<Ring>,
+    /// `larder_disk_cache_lookups_total`, hit and miss.
+    lookups: OnceLock<[metrics::Counter; 2]>,
 }
 
 struct Held {
@@ -185,6 +187,7 @@ impl DiskTier {
                 charged: 0,
                 next_id: 0,
             }),
+            lookups: OnceLock::new(),
         };
         std::fs::create_dir_all(dir).map_err(|e| tier.error(e))?;
         // The first segment now: a folder we cannot write is a start-up
@@ -227,8 +230,15 @@ impl DiskTier {
             .then(|| self.find(Kind::Copy, hash, key))
             .flatten()
             .or_else(|| self.find(Kind::Entry, hash, key));
-        let result = if found.is_some() { "hit" } else { "miss" };
-        metrics::counter!(names::DISK_LOOKUPS, "result" => result).increment(1);
+        // Handles made once (on first use: the recorder is installed after
+        // the tier opens), not looked up in the registry per hit.
+        let [hit, miss] = self.lookups.get_or_init(|| {
+            ["hit", "miss"].map(|r| metrics::counter!(names::DISK_LOOKUPS, "result" => r))
+        });
+        match found {
+            Some(_) => hit.increment(1),
+            None => miss.increment(1),
+        }
         found
     }
 

@@ -16,51 +16,16 @@ use crate::error::Error;
 use crate::provider::custom::CustomProvider;
 use crate::provider::{Catalogue, ProviderDef, Rate, RateSetting};
 
+mod disk;
 mod duration;
 mod effective;
 mod secret;
 mod storage;
 mod validate;
+pub use disk::DiskDir;
 pub use duration::{duration_str, opt_duration_str, parse_duration};
 pub use secret::{DatabaseUrl, Secret};
 pub use storage::{S3Config, StorageBackend, StorageConfig};
-
-/// Where the disk tier keeps its files (`LARDER_DISK_CACHE_DIR`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum DiskDir {
-    /// The system's temporary folder, when it is on disk (not tmpfs).
-    #[default]
-    Auto,
-    Off,
-    At(std::path::PathBuf),
-}
-
-impl DiskDir {
-    /// `auto` (or empty), `off`, or a folder.
-    pub fn parse(v: &str) -> DiskDir {
-        match v.trim() {
-            "" | "auto" => DiskDir::Auto,
-            "off" => DiskDir::Off,
-            dir => DiskDir::At(dir.into()),
-        }
-    }
-}
-
-impl Serialize for DiskDir {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            DiskDir::Auto => s.serialize_str("auto"),
-            DiskDir::Off => s.serialize_str("off"),
-            DiskDir::At(dir) => s.serialize_str(&dir.display().to_string()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for DiskDir {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(DiskDir::parse(&String::deserialize(d)?))
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
